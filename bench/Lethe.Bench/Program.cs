@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Lethe.Data;
+using Lethe.Runtime;
+using Lethe.Storage;
+using static TorchSharp.torch;
+
+// Lethe benchmarks: prints throughput figures and writes them, with the machine's description, to a JSON file.
+// Usage: dotnet run -c Release --project bench/Lethe.Bench [-- --out bench/results/latest.json --threads N]
+var outPath = "bench/results/latest.json";
+var threads = 0;
+for (var i = 0; i < args.Length - 1; i++)
+{
+    if (args[i] == "--out") outPath = args[i + 1];
+    if (args[i] == "--threads") threads = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+}
+TorchRuntime.Initialize(new RuntimeSettings(Threads: threads));
+var results = new List<BenchResult>();
+
+if (Directory.Exists("/usr/share/datasets/fashion-mnist"))
+{
+    var watch = Stopwatch.StartNew();
+    var data = Datasets.Load(DatasetKind.FashionMnist);
+    watch.Stop();
+    results.Add(new("load fashion-mnist (70,000 images, gzip IDX)", "images/s", (data.Train.Count + data.Test.Count) / watch.Elapsed.TotalSeconds));
+    results.Add(Measure("batch to tensor, 256 x 1 x 28 x 28", 256, () =>
+    {
+        var ids = Enumerable.Range(0, 256).ToArray();
+        data.Train.Batch(ids).Dispose();
+    }));
+}
+
+foreach (var (channels, size) in new[] { (1, 28), (3, 32) })
+{
+    foreach (var (name, settings) in new[] { ("standard", AugmentationSettings.Standard), ("weak", AugmentationSettings.Weak) })
+    {
+        using var images = rand(256, channels, size, size);
+        var augment = new ContrastiveAugmentation(settings);
+        using var generator = new Generator(1);
+        results.Add(Measure($"augment ({name}), 256 x {channels} x {size} x {size}", 256, () => augment.Apply(images, generator).Dispose()));
+    }
+}
+
+var report = new BenchReport(
+    DateTimeOffset.UtcNow,
+    new MachineInfo(Environment.ProcessorCount, get_num_threads(), RuntimeInformation.OSDescription,
+        RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription,
+        GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 20)),
+    results);
+Console.WriteLine($"{"benchmark",-52} {"value",14}  unit");
+foreach (var r in results) Console.WriteLine($"{r.Name,-52} {r.Value,14:N0}  {r.Unit}");
+LetheJson.WriteFile(outPath, report);
+Console.WriteLine($"wrote {Path.GetFullPath(outPath)}");
+
+// Warm up, then time repeated runs for at least two seconds.
+static BenchResult Measure(string name, int imagesPerRun, Action run)
+{
+    for (var i = 0; i < 3; i++) run();
+    var watch = Stopwatch.StartNew();
+    var runs = 0;
+    while (watch.Elapsed.TotalSeconds < 2)
+    {
+        run();
+        runs++;
+    }
+    return new(name, "images/s", runs * imagesPerRun / watch.Elapsed.TotalSeconds);
+}
+
+record BenchResult(string Name, string Unit, double Value);
+
+record MachineInfo(int Cores, int TorchThreads, string Os, string Architecture, string Runtime, long MemoryMiB);
+
+record BenchReport(DateTimeOffset Date, MachineInfo Machine, List<BenchResult> Results);

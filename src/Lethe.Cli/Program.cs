@@ -1,0 +1,4 @@
+using Lethe.Cli;
+using Spectre.Console;
+
+return LetheCli.Run(args, AnsiConsole.Console, Console.Error);

@@ -1,0 +1,119 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Lethe.Data;
+
+/// <summary>
+/// Images held in memory as bytes (N x C x H x W, row-major), with one label each and the class names.
+/// Tensors are made per batch so that a whole data set never sits in memory as floats.
+/// </summary>
+public sealed class ImageSet
+{
+    public ImageSet(string name, byte[] pixels, int[] labels, int channels, int height, int width, IReadOnlyList<string> classNames)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (channels <= 0 || height <= 0 || width <= 0)
+            throw new ArgumentException($"{name}: image shape {channels}x{height}x{width} is not positive");
+        if (pixels.LongLength != (long)labels.Length * channels * height * width)
+            throw new ArgumentException(
+                $"{name}: {pixels.LongLength} pixel bytes do not hold {labels.Length} images of {channels}x{height}x{width}");
+        if (classNames.Count == 0) throw new ArgumentException($"{name}: no class names");
+        for (var i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] < 0 || labels[i] >= classNames.Count)
+                throw new ArgumentException($"{name}: label {labels[i]} of image {i} is outside 0..{classNames.Count - 1}");
+        }
+        Name = name;
+        Pixels = pixels;
+        Labels = labels;
+        Channels = channels;
+        Height = height;
+        Width = width;
+        ClassNames = classNames;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Pixel bytes, image after image, each C x H x W.</summary>
+    public byte[] Pixels { get; }
+
+    public int[] Labels { get; }
+
+    public int Channels { get; }
+
+    public int Height { get; }
+
+    public int Width { get; }
+
+    public IReadOnlyList<string> ClassNames { get; }
+
+    public int Count => Labels.Length;
+
+    public int ImageSize => Channels * Height * Width;
+
+    public int ClassCount => ClassNames.Count;
+
+    public ReadOnlySpan<byte> Image(int index) => Pixels.AsSpan(index * ImageSize, ImageSize);
+
+    /// <summary>Number of images in each class, indexed by label.</summary>
+    public int[] ClassCounts()
+    {
+        var counts = new int[ClassCount];
+        foreach (var label in Labels) counts[label]++;
+        return counts;
+    }
+
+    /// <summary>The images at <paramref name="indices"/> as a float tensor B x C x H x W scaled to [0, 1].</summary>
+    public Tensor Batch(ReadOnlySpan<int> indices, Device? device = null)
+    {
+        var bytes = new byte[indices.Length * ImageSize];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            CheckIndex(indices[i]);
+            Image(indices[i]).CopyTo(bytes.AsSpan(i * ImageSize));
+        }
+        using var scope = NewDisposeScope();
+        var raw = tensor(bytes, new long[] { indices.Length, Channels, Height, Width }, ScalarType.Byte);
+        var floats = raw.to_type(ScalarType.Float32).div_(255f);
+        if (device is not null && device.type != DeviceType.CPU) floats = floats.to(device);
+        return floats.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The labels at <paramref name="indices"/> as an int64 tensor.</summary>
+    public Tensor LabelBatch(ReadOnlySpan<int> indices, Device? device = null)
+    {
+        var values = new long[indices.Length];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            CheckIndex(indices[i]);
+            values[i] = Labels[indices[i]];
+        }
+        var result = tensor(values, ScalarType.Int64);
+        return device is null || device.type == DeviceType.CPU ? result : result.to(device);
+    }
+
+    /// <summary>A new set holding copies of the images at <paramref name="indices"/>, in that order.</summary>
+    public ImageSet Subset(IReadOnlyList<int> indices, string? name = null)
+    {
+        var pixels = new byte[indices.Count * ImageSize];
+        var labels = new int[indices.Count];
+        for (var i = 0; i < indices.Count; i++)
+        {
+            CheckIndex(indices[i]);
+            Image(indices[i]).CopyTo(pixels.AsSpan(i * ImageSize));
+            labels[i] = Labels[indices[i]];
+        }
+        return new ImageSet(name ?? Name, pixels, labels, Channels, Height, Width, ClassNames);
+    }
+
+    void CheckIndex(int index)
+    {
+        if ((uint)index >= (uint)Count)
+            throw new ArgumentOutOfRangeException(nameof(index), $"{Name}: index {index} is outside 0..{Count - 1}");
+    }
+}
+
+/// <summary>A data set's two splits, as distributed: the training split and the test split.</summary>
+public sealed record Dataset(string Name, string Directory, ImageSet Train, ImageSet Test);

@@ -1,0 +1,19 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Lethe.Runtime;
+
+/// <summary>
+/// Derives independent seeds for each purpose (data split, initialisation, augmentation, ...)
+/// from the one seed a run is given, so that adding a new use of randomness never shifts the others.
+/// </summary>
+public static class Seeds
+{
+    public static int Derive(long seed, string purpose)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"lethe:{seed}:{purpose}"));
+        return BitConverter.ToInt32(hash, 0) & int.MaxValue;
+    }
+
+    public static Random Random(long seed, string purpose) => new(Derive(seed, purpose));
+}

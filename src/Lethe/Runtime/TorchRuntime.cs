@@ -1,0 +1,60 @@
+using TorchSharp;
+
+namespace Lethe.Runtime;
+
+/// <summary>Where tensors live and how many threads libtorch may use. Threads 0 means all cores.</summary>
+public sealed record RuntimeSettings(string Device = "cpu", int Threads = 0);
+
+/// <summary>Loads libtorch once and applies <see cref="RuntimeSettings"/>.</summary>
+public static class TorchRuntime
+{
+    static readonly Lock Gate = new();
+    static bool loaded;
+
+    /// <summary>Loads the native library, or fails with an error that says why (not TorchSharp's generic one).</summary>
+    public static void EnsureLoaded()
+    {
+        lock (Gate)
+        {
+            if (loaded) return;
+            try
+            {
+                torch.InitializeDeviceType(DeviceType.CPU);
+            }
+            catch (Exception e) when (e is NotSupportedException or DllNotFoundException or TypeInitializationException)
+            {
+                var native = Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so");
+                throw new LetheException(
+                    "TorchSharp's native library could not be loaded" +
+                    (File.Exists(native) ? $"; run `ldd {native}` to see which dependency is missing" : "") +
+                    $" ({e.Message.Split('\n')[0]})", e);
+            }
+            loaded = true;
+        }
+    }
+
+    /// <summary>Applies the settings and returns the device to put tensors on.</summary>
+    public static torch.Device Initialize(RuntimeSettings settings)
+    {
+        EnsureLoaded();
+        if (settings.Threads < 0) throw new LetheException($"threads must be 0 (all cores) or positive, not {settings.Threads}");
+        var threads = settings.Threads == 0 ? Environment.ProcessorCount : settings.Threads;
+        torch.set_num_threads(threads);
+        return ParseDevice(settings.Device);
+    }
+
+    public static torch.Device ParseDevice(string name)
+    {
+        var text = name.Trim().ToLowerInvariant();
+        if (text == "cpu") return torch.CPU;
+        if (text == "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!torch.cuda.is_available())
+                throw new LetheException(
+                    $"device '{name}' was asked for, but no CUDA device is usable: this build carries the CPU libtorch " +
+                    "(reference a libtorch-cuda package and run on a machine with a GPU)");
+            return torch.device(text);
+        }
+        throw new LetheException($"unknown device '{name}': use cpu, cuda or cuda:N");
+    }
+}

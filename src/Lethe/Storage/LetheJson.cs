@@ -1,0 +1,56 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Lethe.Storage;
+
+/// <summary>The JSON conventions of every file Lethe writes: camelCase, indented, enums as strings.</summary>
+public static class LetheJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower), new CompactIntArrayConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    public static void WriteFile<T>(string path, T value) => AtomicFile.WriteAllText(path, Serialize(value) + "\n");
+
+    /// <summary>Reads a JSON file, turning a missing or malformed file into a one-line error.</summary>
+    public static T ReadFile<T>(string path, string what)
+    {
+        if (!File.Exists(path)) throw new LetheException($"{what} not found: {path}");
+        try
+        {
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Options)
+                ?? throw new DataFormatException(path, $"{what} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(path, $"{what} is not valid JSON ({e.Message.Split('\n')[0]})");
+        }
+    }
+}
+
+/// <summary>Writes int arrays (sample ids) on one line, so that a manifest of thousands of ids stays small and readable.</summary>
+public sealed class CompactIntArrayConverter : JsonConverter<int[]>
+{
+    public override int[]? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null) return null;
+        if (reader.TokenType != JsonTokenType.StartArray) throw new JsonException("expected an array of integers");
+        var values = new List<int>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var value))
+                throw new JsonException("expected an array of integers");
+            values.Add(value);
+        }
+        return [.. values];
+    }
+
+    public override void Write(Utf8JsonWriter writer, int[] value, JsonSerializerOptions options) =>
+        writer.WriteRawValue("[" + string.Join(",", value) + "]", skipInputValidation: true);
+}

@@ -1,0 +1,112 @@
+using Lethe.Cli;
+using Lethe.Data;
+using Spectre.Console;
+
+namespace Lethe.Tests;
+
+public class CliTests
+{
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Profile.Width = 200;
+        var code = LetheCli.Run(args, console, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void HelpListsTheDataCommands()
+    {
+        var (code, output, _) = Run("--help");
+        Assert.Equal(0, code);
+        Assert.Contains("lethe [command] [options]", output);
+        Assert.Contains("data", output);
+    }
+
+    [Fact]
+    public void DataInfoPrintsCountsShapeAndPerClassCounts()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 30, testCount: 20, size: 6);
+        var (code, output, error) = Run("data", "info", "--dataset", "mnist", "--data-dir", dir.Path);
+        Assert.True(code == 0, error);
+        Assert.Contains("1 x 6 x 6", output);
+        Assert.Matches(@"│ train\s+│ 30\s+│", output);
+        Assert.Matches(@"│ 9\s+│ 9\s+│\s+3 │\s+2 │", output);
+    }
+
+    [Fact]
+    public void DataInfoJsonIsParseable()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 30, testCount: 20, size: 6);
+        var (code, output, _) = Run("data", "info", "--dataset", "mnist", "--data-dir", dir.Path, "--json");
+        Assert.Equal(0, code);
+        using var json = System.Text.Json.JsonDocument.Parse(output);
+        Assert.Equal(20, json.RootElement.GetProperty("splits")[1].GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public void MissingDataIsOneLineAndExitCodeOne()
+    {
+        var (code, output, error) = Run("data", "info", "--dataset", "svhn", "--data-dir", "/nonexistent/svhn");
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.StartsWith("lethe: error: svhn not found at /nonexistent/svhn", error);
+    }
+
+    [Fact]
+    public void CorruptDataIsOneLineNamingTheFile()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 30, testCount: 20, size: 6);
+        File.WriteAllBytes(dir.File("t10k-labels-idx1-ubyte.gz"), [1, 2, 3]);
+        var (code, _, error) = Run("data", "info", "--dataset", "mnist", "--data-dir", dir.Path);
+        Assert.Equal(1, code);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.Contains("t10k-labels-idx1-ubyte.gz", error);
+    }
+
+    [Fact]
+    public void UnknownOptionIsOneLineError()
+    {
+        var (code, _, error) = Run("data", "info", "--bogus");
+        Assert.Equal(1, code);
+        Assert.Equal("lethe: error: Unrecognized command or argument '--bogus'. (see `lethe data info --help`)", error.Trim());
+    }
+
+    [Fact]
+    public void DataSplitWritesALoadableManifest()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 200, testCount: 50, size: 4);
+        var (code, output, error) = Run("data", "split", "--dataset", "mnist", "--data-dir", dir.Path,
+            "--members", "60", "--non-members", "30", "--forget-fraction", "0.25", "--seed", "4", "--out", dir.File("split.json"));
+        Assert.True(code == 0, error);
+        Assert.Contains("Wrote", output);
+        var split = MembershipSplit.Load(dir.File("split.json"));
+        Assert.Equal((60, 15, 45, 30, 60, 30), (split.Members.Length, split.Forget.Length, split.Retain.Length, split.NonMembers.Length, split.ShadowMembers.Length, split.ShadowNonMembers.Length));
+        Assert.Equal(4, split.Settings.Seed);
+    }
+
+    [Fact]
+    public void BadForgetIdsFailWithoutWritingAManifest()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 200, testCount: 50, size: 4);
+        File.WriteAllText(dir.File("forget.txt"), "5000\n");
+        var (code, _, error) = Run("data", "split", "--dataset", "mnist", "--data-dir", dir.Path,
+            "--members", "60", "--non-members", "30", "--forget-ids", dir.File("forget.txt"), "--out", dir.File("split.json"));
+        Assert.Equal(1, code);
+        Assert.Contains("id 5000 is out of range", error);
+        Assert.False(File.Exists(dir.File("split.json")));
+    }
+}

@@ -1,0 +1,77 @@
+using Lethe.Data;
+
+namespace Lethe.Tests;
+
+public class SvhnReaderTests
+{
+    static byte Pixel(int n, int channel, int row, int col) => (byte)(n * 50 + channel * 20 + row * 3 + col);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ReadsColumnMajorImagesAndMapsLabelTenToZero(bool compress)
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("train_32x32.mat"), TestFiles.SvhnMat(3, Pixel, [10, 1, 7], compress, height: 5, width: 4));
+
+        var set = SvhnReader.Read("svhn/train", dir.File("train_32x32.mat"));
+
+        Assert.Equal((3, 3, 5, 4), (set.Count, set.Channels, set.Height, set.Width));
+        Assert.Equal([0, 1, 7], set.Labels);
+        for (var n = 0; n < 3; n++)
+        {
+            for (var ch = 0; ch < 3; ch++)
+            {
+                for (var r = 0; r < 5; r++)
+                {
+                    for (var c = 0; c < 4; c++) Assert.Equal(Pixel(n, ch, r, c), set.Image(n)[(ch * 5 + r) * 4 + c]);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RejectsTruncatedFile(bool compress)
+    {
+        using var dir = new TempDir();
+        var bytes = TestFiles.SvhnMat(4, Pixel, [1, 2, 3, 4], compress);
+        File.WriteAllBytes(dir.File("t.mat"), bytes[..(bytes.Length * 2 / 3)]);
+        var e = Assert.Throws<DataFormatException>(() => SvhnReader.Read("t", dir.File("t.mat")));
+        Assert.StartsWith(dir.File("t.mat") + ":", e.Message);
+        Assert.True(e.Message.Contains("truncated") || e.Message.Contains("corrupt"), e.Message);
+    }
+
+    [Fact]
+    public void RejectsFileWithoutMatHeader()
+    {
+        using var dir = new TempDir();
+        var bytes = TestFiles.SvhnMat(1, Pixel, [1], compress: false);
+        bytes[126] = (byte)'X';
+        File.WriteAllBytes(dir.File("t.mat"), bytes);
+        Assert.Contains("not a MATLAB 5 MAT file", Assert.Throws<DataFormatException>(() => SvhnReader.Read("t", dir.File("t.mat"))).Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(11)]
+    public void RejectsOutOfRangeLabels(double label)
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("t.mat"), TestFiles.SvhnMat(2, Pixel, [3, label], compress: true, height: 2, width: 2));
+        var e = Assert.Throws<DataFormatException>(() => SvhnReader.Read("t", dir.File("t.mat")));
+        Assert.Contains($"label {label} of image 1 is out of range", e.Message);
+    }
+
+    [Fact]
+    public void LoadsSvhnFolderThroughTheCatalog()
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("train_32x32.mat"), TestFiles.SvhnMat(3, Pixel, [1, 2, 10], compress: true));
+        File.WriteAllBytes(dir.File("test_32x32.mat"), TestFiles.SvhnMat(2, Pixel, [5, 10], compress: false));
+        var data = Datasets.Load(DatasetKind.Svhn, dir.Path);
+        Assert.Equal((3, 2), (data.Train.Count, data.Test.Count));
+        Assert.Equal([5, 0], data.Test.Labels);
+    }
+}
