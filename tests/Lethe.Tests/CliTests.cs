@@ -4,6 +4,7 @@ using Spectre.Console;
 
 namespace Lethe.Tests;
 
+[Collection(TorchThreads.Name)]
 public class CliTests
 {
     static (int Code, string Out, string Err) Run(params string[] args)
@@ -28,6 +29,18 @@ public class CliTests
         Assert.Equal(0, code);
         Assert.Contains("lethe [command] [options]", output);
         Assert.Contains("data", output);
+    }
+
+    [Fact]
+    public void DoctorLoadsTorchAndAppliesThreads()
+    {
+        var (code, output, error) = Run("doctor", "--threads", "1");
+        Assert.True(code == 0, error);
+        Assert.Matches(@"double backward\s+│ ok", output);
+        Assert.Contains("1 of", output);
+        var (badCode, _, badError) = Run("doctor", "--device", "tpu");
+        Assert.Equal(1, badCode);
+        Assert.Contains("unknown device 'tpu'", badError);
     }
 
     [Fact]

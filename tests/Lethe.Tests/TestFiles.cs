@@ -4,6 +4,13 @@ using System.Text;
 
 namespace Lethe.Tests;
 
+/// <summary>Tests that set libtorch's (process-wide) thread count run one at a time.</summary>
+[CollectionDefinition(Name)]
+public sealed class TorchThreads
+{
+    public const string Name = "torch threads";
+}
+
 /// <summary>A temporary folder removed after the test.</summary>
 public sealed class TempDir : IDisposable
 {

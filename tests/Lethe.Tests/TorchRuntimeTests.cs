@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace Lethe.Tests;
 
+[Collection(TorchThreads.Name)]
 public class TorchRuntimeTests
 {
     [Fact]

@@ -54,6 +54,9 @@ public static class Datasets
 
     public static string NameOf(DatasetKind kind) => Known.First(k => k.Kind == kind).Name;
 
+    /// <summary>Where a Debian package puts the data set, or null when none does.</summary>
+    public static string? DefaultDirectory(DatasetKind kind) => Known.First(k => k.Kind == kind).DefaultDirectory;
+
     /// <summary>Loads both splits from <paramref name="directory"/>, or from the data set's default place.</summary>
     public static Dataset Load(DatasetKind kind, string? directory = null)
     {
