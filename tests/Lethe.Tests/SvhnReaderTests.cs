@@ -53,13 +53,22 @@ public class SvhnReaderTests
         Assert.Contains("not a MATLAB 5 MAT file", Assert.Throws<DataFormatException>(() => SvhnReader.Read("t", dir.File("t.mat"))).Message);
     }
 
-    [Theory]
-    [InlineData(0)]
-    [InlineData(11)]
-    public void RejectsOutOfRangeLabels(double label)
+    [Fact]
+    public void ReadsLabelsStoredAsDoubles()
     {
         using var dir = new TempDir();
-        File.WriteAllBytes(dir.File("t.mat"), TestFiles.SvhnMat(2, Pixel, [3, label], compress: true, height: 2, width: 2));
+        File.WriteAllBytes(dir.File("t.mat"), TestFiles.SvhnMat(3, Pixel, [4, 10, 9], compress: false, height: 2, width: 3, labelsAsDoubles: true));
+        Assert.Equal([4, 0, 9], SvhnReader.Read("t", dir.File("t.mat")).Labels);
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(11, false)]
+    [InlineData(2.5, true)]
+    public void RejectsOutOfRangeLabels(double label, bool asDoubles)
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("t.mat"), TestFiles.SvhnMat(2, Pixel, [3, label], compress: true, height: 2, width: 2, labelsAsDoubles: asDoubles));
         var e = Assert.Throws<DataFormatException>(() => SvhnReader.Read("t", dir.File("t.mat")));
         Assert.Contains($"label {label} of image 1 is out of range", e.Message);
     }

@@ -92,7 +92,8 @@ public static class TestFiles
     public static byte CifarPixel(int n, int channel, int index) => (byte)((n * 31 + channel * 101 + index) % 256);
 
     /// <summary>A MATLAB level-5 MAT file with SVHN's variables: X (H x W x 3 x N uint8, column-major) and y (N x 1).</summary>
-    public static byte[] SvhnMat(int count, Func<int, int, int, int, byte> pixel, double[] labels, bool compress, int height = 32, int width = 32)
+    public static byte[] SvhnMat(
+        int count, Func<int, int, int, int, byte> pixel, double[] labels, bool compress, int height = 32, int width = 32, bool labelsAsDoubles = false)
     {
         var x = new byte[height * width * 3 * count];
         for (var n = 0; n < count; n++)
@@ -105,8 +106,8 @@ public static class TestFiles
                 }
             }
         }
-        // MATLAB stores the double labels in the narrowest type that holds them: uint8 here.
-        var y = labels.Select(v => (byte)v).ToArray();
+        // MATLAB usually stores the double labels in the narrowest type that holds them (uint8); some writers keep doubles.
+        var y = labelsAsDoubles ? labels.SelectMany(BitConverter.GetBytes).ToArray() : labels.Select(v => (byte)v).ToArray();
         using var file = new MemoryStream();
         var header = new byte[128];
         Encoding.ASCII.GetBytes("MATLAB 5.0 MAT-file, written by the Lethe tests".PadRight(116)).CopyTo(header, 0);
@@ -115,7 +116,7 @@ public static class TestFiles
         header[127] = (byte)'M';
         file.Write(header);
         WriteMatrix(file, "X", [height, width, 3, count], mxClass: 9, storage: 2, x, compress);
-        WriteMatrix(file, "y", [count, 1], mxClass: 6, storage: 2, y, compress);
+        WriteMatrix(file, "y", [count, 1], mxClass: 6, storage: labelsAsDoubles ? 9 : 2, y, compress);
         return file.ToArray();
     }
 

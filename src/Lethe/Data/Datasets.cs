@@ -63,7 +63,7 @@ public static class Datasets
         var entry = Known.First(k => k.Kind == kind);
         var folder = directory ?? entry.DefaultDirectory
             ?? throw new LetheException($"{entry.Name} cannot be downloaded here: pass --data-dir with a folder holding {entry.Files}");
-        if (!Directory.Exists(folder)) throw new LetheException(MissingMessage(entry.Name, folder, entry.Files, directory is null));
+        if (!Directory.Exists(folder)) throw new LetheException($"{entry.Name} not found at {folder}: {Hint(entry.Name, entry.Files, directory is null)}");
         return kind switch
         {
             DatasetKind.FashionMnist => LoadIdx(entry.Name, folder, FashionMnistClasses, entry.Files, directory is null),
@@ -75,21 +75,18 @@ public static class Datasets
         };
     }
 
-    static string MissingMessage(string name, string folder, string files, bool isDefault)
+    /// <summary>What to do when a data set's files are missing.</summary>
+    static string Hint(string name, string files, bool isDefault) => name switch
     {
-        var hint = name switch
-        {
-            "fashion-mnist" when isDefault =>
-                "install it with `sudo apt-get install dataset-fashion-mnist` (Debian), or pass --data-dir with a folder holding " + files,
-            _ => $"pass --data-dir with a folder holding {files}",
-        };
-        return $"{name} not found at {folder}: {hint}";
-    }
+        "fashion-mnist" when isDefault =>
+            "install it with `sudo apt-get install dataset-fashion-mnist` (Debian), or pass --data-dir with a folder holding " + files,
+        _ => $"pass --data-dir with a folder holding {files}",
+    };
 
     static Dataset LoadIdx(string name, string folder, string[] classes, string files, bool isDefault)
     {
         string Need(string baseName) => IdxReader.Find(folder, baseName)
-            ?? throw new LetheException($"{name}: {Path.Combine(folder, baseName)}[.gz] not found; {MissingMessage(name, folder, files, isDefault).Split(": ", 2)[1]}");
+            ?? throw new LetheException($"{name}: {Path.Combine(folder, baseName)}[.gz] not found; {Hint(name, files, isDefault)}");
         var train = IdxReader.ReadSet($"{name}/train", Need("train-images-idx3-ubyte"), Need("train-labels-idx1-ubyte"), classes);
         var test = IdxReader.ReadSet($"{name}/test", Need("t10k-images-idx3-ubyte"), Need("t10k-labels-idx1-ubyte"), classes);
         CheckSameShape(name, train, test);

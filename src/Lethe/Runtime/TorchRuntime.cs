@@ -27,7 +27,8 @@ public static class TorchRuntime
                 throw new LetheException(
                     "TorchSharp's native library could not be loaded" +
                     (File.Exists(native) ? $"; run `ldd {native}` to see which dependency is missing" : "") +
-                    $" ({e.Message.Split('\n')[0]})", e);
+                    " (on Debian 12 it is the GLIBCXX_3.4.32 requirement that Lethe's build relaxes: build with `dotnet build`, " +
+                    "not by copying files; see docs/torchsharp-on-debian.md)", e);
             }
             loaded = true;
         }
