@@ -1,0 +1,242 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lethe.Contrastive;
+using Lethe.Data;
+using Lethe.Models;
+using Lethe.Runtime;
+using Lethe.Storage;
+using Spectre.Console;
+
+namespace Lethe.Cli.Commands;
+
+/// <summary>`lethe pretrain`: trains a SimCLR, MoCo or BYOL encoder on the members of a split.</summary>
+public static class PretrainCommand
+{
+    public static Command Build(IAnsiConsole console)
+    {
+        var method = new Option<string>("--method", "-m") { Description = "simclr, moco or byol", DefaultValueFactory = _ => "moco" };
+        var preset = new Option<string>("--preset") { Description = "Recipe to start from: tiny, overfit (this machine) or paper", DefaultValueFactory = _ => "overfit" };
+        var config = new Option<string?>("--config") { Description = "JSON file of settings that override the preset (any subset of settings.json)" };
+        var dataset = CommonOptions.Dataset();
+        dataset.DefaultValueFactory = null;
+        var dataDir = CommonOptions.DataDir();
+        var splitFile = new Option<string?>("--split") { Description = "Split manifest (lethe data split); default: draw --members and --non-members" };
+        var members = new Option<int?>("--members") { Description = "Members to train on, when no --split is given" };
+        var nonMembers = new Option<int?>("--non-members") { Description = "Non-members for the monitors, when no --split is given" };
+        var encoder = new Option<string?>("--encoder") { Description = "small-cnn or resnet18" };
+        var width = new Option<int?>("--width") { Description = "Encoder base width (channels of the first layer)" };
+        var featureDim = new Option<int?>("--feature-dim") { Description = "Feature width of small-cnn's fully connected layer" };
+        var pooled = new Option<bool?>("--pooled") { Description = "small-cnn with global average pooling instead of the fully connected layer" };
+        var epochs = new Option<int?>("--epochs") { Description = "Training epochs" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step (each gives two views)" };
+        var optimizer = new Option<string?>("--optimizer") { Description = "adam or sgd" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate" };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay" };
+        var schedule = new Option<string?>("--schedule") { Description = "constant or cosine" };
+        var temperature = new Option<double?>("--temperature") { Description = "Softmax temperature (SimCLR, MoCo)" };
+        var queue = new Option<int?>("--queue-size") { Description = "MoCo queue length" };
+        var augmentation = new Option<string?>("--augmentation") { Description = "standard, weak or none" };
+        var evalEvery = new Option<int?>("--eval-every") { Description = "Epochs between kNN and membership evaluations" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Epochs between checkpoints" };
+        var seed = new Option<long?>("--seed") { Description = "Seed for the split, initialisation, order and augmentations" };
+        var output = new Option<string?>("--out", "-o") { Description = "Run folder (default runs/pretrain-METHOD)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest checkpoint, with its saved settings" };
+        var command = new Command("pretrain", "Train a contrastive encoder (SimCLR, MoCo, BYOL) with progress, checkpoints and resume")
+        {
+            method, preset, config, dataset, dataDir, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
+            optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, output, resume,
+        };
+        command.SetAction(parse =>
+        {
+            var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
+            var folder = parse.GetValue(output) ?? Path.Combine("runs", $"pretrain-{parse.GetValue(method)}");
+            var resuming = parse.GetValue(resume);
+            PretrainSettings settings;
+            MembershipSplit? split = null;
+            if (resuming)
+            {
+                if (!File.Exists(Path.Combine(folder, ContrastiveTrainer.SettingsFile)))
+                    throw new LetheException($"nothing to resume in {folder}: it has no {ContrastiveTrainer.SettingsFile}");
+                settings = LetheJson.ReadFile<PretrainSettings>(Path.Combine(folder, ContrastiveTrainer.SettingsFile), "run settings");
+            }
+            else
+            {
+                settings = PretrainPresets.Get(parse.GetValue(preset)!, parse.GetValue(method)!);
+                if (parse.GetValue(config) is { } configPath) settings = Merge(settings, configPath);
+                settings = Override(settings, parse, dataset, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
+                    optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed);
+            }
+            settings.Validate();
+            var data = Datasets.Load(Datasets.Parse(settings.Dataset), parse.GetValue(dataDir));
+            if (resuming) split = MembershipSplit.Load(Path.Combine(folder, ContrastiveTrainer.SplitFile), data);
+            else if (parse.GetValue(splitFile) is { } splitPath) split = MembershipSplit.Load(splitPath, data);
+            split ??= MembershipSplit.Create(
+                new SplitSettings { Members = settings.Members, NonMembers = settings.NonMembers, ForgetFraction = settings.ForgetFraction, Seed = settings.Seed },
+                data.Name, data.Train.Count, data.Test.Count);
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (cancel.IsCancellationRequested) return; // a second Ctrl-C stops at once
+                e.Cancel = true;
+                cancel.Cancel();
+                console.MarkupLine("[yellow]Stopping after this epoch's checkpoint (Ctrl-C again to abort)...[/]");
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                console.MarkupLineInterpolated(
+                    $"[bold]{settings.Method}[/] on {data.Name}: {split.Members.Length} members, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
+                var result = Train(console, settings, data, split, folder, device, resuming, cancel.Token);
+                Summarise(console, result, folder);
+                return result.Completed ? LetheCli.Ok : 130;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+
+    static PretrainResult Train(IAnsiConsole console, PretrainSettings settings, Dataset data, MembershipSplit split, string folder,
+        TorchSharp.torch.Device device, bool resume, CancellationToken cancel)
+    {
+        static string Describe(EpochMetrics m) => m.KnnAccuracy is null
+            ? $"epoch {m.Epoch} loss {m.Loss:F4}"
+            : $"epoch {m.Epoch} loss {m.Loss:F4} knn {m.KnnAccuracy:P1} AUC head {m.Membership!.HeadSimilarityAuc:F3} backbone {m.Membership.BackboneSimilarityAuc:F3} confidence {m.Membership.HeadConfidenceAuc:F3}";
+
+        if (!console.Profile.Capabilities.Interactive)
+        {
+            // Logs: one plain line per evaluation.
+            var plain = new ContrastiveTrainer(settings, data, split, folder, device)
+            {
+                OnEpoch = m =>
+                {
+                    if (m.KnnAccuracy is not null || m.Epoch % 10 == 0)
+                        console.WriteLine($"{Describe(m)} | {m.ImagesPerSecond:N0} img/s | {TimeSpan.FromSeconds(m.TrainingSeconds):hh\\:mm\\:ss}");
+                },
+            };
+            return plain.Run(resume, cancel);
+        }
+
+        PretrainResult? result = null;
+        console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("starting", maxValue: settings.Epochs);
+                var lastEval = "";
+                var trainer = new ContrastiveTrainer(settings, data, split, folder, device)
+                {
+                    OnStep = s =>
+                    {
+                        task.Value = s.Epoch - 1 + (double)s.Step / s.StepsPerEpoch;
+                        task.Description = Markup.Escape($"epoch {s.Epoch}/{s.Epochs} loss {s.Loss:F4} {s.ImagesPerSecond:N0} img/s {lastEval}");
+                    },
+                    OnEpoch = m =>
+                    {
+                        task.Value = m.Epoch;
+                        if (m.KnnAccuracy is not null)
+                        {
+                            lastEval = $"| knn {m.KnnAccuracy:P1} AUC {m.Membership!.HeadSimilarityAuc:F2}";
+                            console.MarkupLine(Markup.Escape(Describe(m)));
+                        }
+                    },
+                };
+                result = trainer.Run(resume, cancel);
+            });
+        return result!;
+    }
+
+    static void Summarise(IAnsiConsole console, PretrainResult result, string folder)
+    {
+        var table = new Table().AddColumns("result", "value");
+        table.AddRow("status", result.Completed ? "completed" : $"stopped after epoch {result.Epoch} (resume with --resume)");
+        table.AddRow("checkpoint", Markup.Escape(Path.GetFullPath(result.Checkpoint)));
+        if (result.LastEvaluation is { KnnAccuracy: { } knn, Membership: { } m } e)
+        {
+            table.AddRow($"kNN accuracy (epoch {e.Epoch})", $"{knn:P1}");
+            table.AddRow("membership AUC, view similarity: head / backbone", $"{m.HeadSimilarityAuc:F3} / {m.BackboneSimilarityAuc:F3}");
+            table.AddRow("membership AUC, top-1 confidence: head / backbone", $"{m.HeadConfidenceAuc:F3} / {m.BackboneConfidenceAuc:F3}");
+            table.AddRow("view similarity (head): members / non-members", $"{m.MemberHeadSimilarity:F3} / {m.NonMemberHeadSimilarity:F3}");
+            table.AddRow("training time", $"{TimeSpan.FromSeconds(e.TrainingSeconds):hh\\:mm\\:ss}");
+        }
+        if (result.LinearProbeAccuracy is { } probe) table.AddRow("linear probe accuracy", $"{probe:P1}");
+        table.AddRow("metrics", Markup.Escape(Path.GetFullPath(Path.Combine(folder, ContrastiveTrainer.MetricsFile))));
+        console.Write(table);
+    }
+
+    /// <summary>Overlays a JSON file's properties (at any depth) on the settings.</summary>
+    static PretrainSettings Merge(PretrainSettings settings, string path)
+    {
+        if (!File.Exists(path)) throw new LetheException($"settings file not found: {path}");
+        JsonNode? overlay;
+        try
+        {
+            overlay = JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(path, $"is not valid JSON ({e.Message.Split('\n')[0]})");
+        }
+        if (overlay is not JsonObject overlayObject) throw new DataFormatException(path, "must hold a JSON object of settings");
+        var baseNode = JsonSerializer.SerializeToNode(settings, LetheJson.Options)!.AsObject();
+        MergeInto(baseNode, overlayObject, path, "");
+        try
+        {
+            return baseNode.Deserialize<PretrainSettings>(LetheJson.Options)!;
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(path, $"has a setting of the wrong type ({e.Message.Split('\n')[0]})");
+        }
+    }
+
+    static void MergeInto(JsonObject target, JsonObject overlay, string path, string prefix)
+    {
+        foreach (var (key, value) in overlay)
+        {
+            var name = target.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase))
+                ?? throw new DataFormatException(path, $"unknown setting '{prefix}{key}'");
+            if (value is JsonObject inner && target[name] is JsonObject existing) MergeInto(existing, inner, path, $"{prefix}{name}.");
+            else target[name] = value?.DeepClone();
+        }
+    }
+
+    static PretrainSettings Override(PretrainSettings s, ParseResult parse, Option<string> dataset, Option<int?> members, Option<int?> nonMembers,
+        Option<string?> encoder, Option<int?> width, Option<int?> featureDim, Option<bool?> pooled, Option<int?> epochs, Option<int?> batch,
+        Option<string?> optimizer, Option<double?> lr, Option<double?> weightDecay, Option<string?> schedule, Option<double?> temperature,
+        Option<int?> queue, Option<string?> augmentation, Option<int?> evalEvery, Option<int?> checkpointEvery, Option<long?> seed)
+    {
+        var e = s.Encoder;
+        e = e with
+        {
+            Architecture = parse.GetValue(encoder) ?? e.Architecture,
+            Width = parse.GetValue(width) ?? e.Width,
+            FeatureDim = parse.GetValue(featureDim) ?? e.FeatureDim,
+            Pooled = parse.GetValue(pooled) ?? e.Pooled,
+        };
+        return s with
+        {
+            Dataset = parse.GetValue(dataset) is { } d ? Datasets.NameOf(Datasets.Parse(d)) : s.Dataset,
+            Members = parse.GetValue(members) ?? s.Members,
+            NonMembers = parse.GetValue(nonMembers) ?? s.NonMembers,
+            Encoder = e,
+            Epochs = parse.GetValue(epochs) ?? s.Epochs,
+            BatchSize = parse.GetValue(batch) ?? s.BatchSize,
+            Optimizer = parse.GetValue(optimizer) ?? s.Optimizer,
+            LearningRate = parse.GetValue(lr) ?? s.LearningRate,
+            WeightDecay = parse.GetValue(weightDecay) ?? s.WeightDecay,
+            Schedule = parse.GetValue(schedule) ?? s.Schedule,
+            Temperature = parse.GetValue(temperature) ?? s.Temperature,
+            QueueSize = parse.GetValue(queue) ?? s.QueueSize,
+            Augmentation = parse.GetValue(augmentation) is { } a ? AugmentationSettings.FromName(a) : s.Augmentation,
+            EvalEvery = parse.GetValue(evalEvery) ?? s.EvalEvery,
+            CheckpointEvery = parse.GetValue(checkpointEvery) ?? s.CheckpointEvery,
+            Seed = parse.GetValue(seed) ?? s.Seed,
+        };
+    }
+}
