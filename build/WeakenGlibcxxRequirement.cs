@@ -63,9 +63,10 @@ public class WeakenGlibcxxRequirement : Task
                 Log.LogMessage(MessageImportance.High,
                     $"LibTorchSharp fix: marked {string.Join(", ", changed)} weak in {path} (system libstdc++ is older).");
             }
-            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException
+                || e is ArgumentException || e is IndexOutOfRangeException)
             {
-                Log.LogError($"Cannot patch {path}: {e.Message}");
+                Log.LogError($"Cannot patch {path}: {e.Message} (not a well-formed 64-bit ELF shared object?)");
             }
         }
         return !Log.HasLoggedErrors;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Lethe.Contrastive;
 using Lethe.Data;
 using Lethe.Runtime;
 using Lethe.Storage;
@@ -41,21 +42,46 @@ foreach (var (channels, size) in new[] { (1, 28), (3, 32) })
     }
 }
 
+// Training steps (two augmented views, loss, backward, optimizer, momentum updates) at the presets' sizes.
+foreach (var (preset, channels, size, batch) in new[] { ("overfit", 1, 28, 64), ("paper", 3, 32, 32) })
+{
+    foreach (var method in new[] { "simclr", "moco", "byol" })
+    {
+        var settings = PretrainPresets.Get(preset, method) with { BatchSize = batch };
+        manual_seed(1);
+        var model = ContrastiveModels.Create(settings, channels, size, size);
+        model.train();
+        var optimizer = optim.Adam(model.TrainableParameters(), lr: settings.LearningRate);
+        var augment = new ContrastiveAugmentation(settings.Augmentation);
+        using var images = rand(batch, channels, size, size);
+        using var generator = new Generator(1);
+        results.Add(Measure($"{method} step ({preset}: {settings.Encoder.Architecture} w{settings.Encoder.Width}), batch {batch} x {channels}x{size}x{size}", batch, () =>
+        {
+            using var scope = NewDisposeScope();
+            var (a, b) = augment.TwoViews(images, generator);
+            optimizer.zero_grad();
+            model.Loss(a, b).backward();
+            optimizer.step();
+            model.AfterStep(0.5);
+        }, warmup: preset == "paper" ? 1 : 3));
+    }
+}
+
 var report = new BenchReport(
     DateTimeOffset.UtcNow,
     new MachineInfo(Environment.ProcessorCount, get_num_threads(), RuntimeInformation.OSDescription,
         RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription,
         GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 20)),
     results);
-Console.WriteLine($"{"benchmark",-52} {"value",14}  unit");
-foreach (var r in results) Console.WriteLine($"{r.Name,-52} {r.Value,14:N0}  {r.Unit}");
+Console.WriteLine($"{"benchmark",-72} {"value",10}  unit");
+foreach (var r in results) Console.WriteLine($"{r.Name,-72} {r.Value,10:N0}  {r.Unit}");
 LetheJson.WriteFile(outPath, report);
 Console.WriteLine($"wrote {Path.GetFullPath(outPath)}");
 
 // Warm up, then time repeated runs for at least two seconds.
-static BenchResult Measure(string name, int imagesPerRun, Action run)
+static BenchResult Measure(string name, int imagesPerRun, Action run, int warmup = 3)
 {
-    for (var i = 0; i < 3; i++) run();
+    for (var i = 0; i < warmup; i++) run();
     var watch = Stopwatch.StartNew();
     var runs = 0;
     while (watch.Elapsed.TotalSeconds < 2)

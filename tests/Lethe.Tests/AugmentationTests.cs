@@ -80,17 +80,39 @@ public class AugmentationTests
     }
 
     [Fact]
-    public void CropsZoomIn()
+    public void CropsAreBoxesOfTheAskedScaleAtWholePixelOffsets()
     {
-        // A strong crop of a horizontal ramp spans a narrower range of values than the whole image.
+        // A quarter-area square crop of a 32 x 32 image is a 16 x 16 box resized to 32 x 32. On a ramp whose value
+        // is the column index, each output row then spans columns left - 0.25 .. left + 15.25 (bilinear, half-pixel
+        // centres), clamped at the border: a span of 15.5 (15.25 at the left edge), starting at a whole column.
         using var scope = NewDisposeScope();
         TorchRuntime.EnsureLoaded();
-        var ramp = linspace(0, 1, 32).expand(4, 1, 32, 32).contiguous();
-        var cropOnly = AugmentationSettings.None with { CropScaleMin = 0.2, CropScaleMax = 0.3 };
+        var ramp = arange(32, ScalarType.Float32).expand(8, 1, 32, 32).contiguous();
+        var quarter = AugmentationSettings.None with { CropScaleMin = 0.25, CropScaleMax = 0.25 };
         using var generator = new Generator(9);
-        var view = new ContrastiveAugmentation(cropOnly).Apply(ramp, generator);
-        var span = view.amax(new long[] { 1, 2, 3 }) - view.amin(new long[] { 1, 2, 3 });
-        Assert.True(span.max().item<float>() < 0.8f, $"crop spans {span.max().item<float>()}");
+        foreach (var (images, axis) in new[] { (ramp, 3), (ramp.transpose(2, 3).contiguous(), 2) })
+        {
+            var view = new ContrastiveAugmentation(quarter).Apply(images, generator);
+            var low = view.amin(new long[] { 1, 2, 3 }).data<float>().ToArray();
+            var high = view.amax(new long[] { 1, 2, 3 }).data<float>().ToArray();
+            for (var b = 0; b < 8; b++)
+            {
+                var left = low[b] == 0 ? 0 : low[b] + 0.25;
+                Assert.Equal(Math.Round(left), left, 4);
+                Assert.Equal(Math.Min(left + 15.25, 31), high[b], 4);
+                Assert.InRange(left, 0, 16);
+            }
+            Assert.True(axis > 0);
+        }
+    }
+
+    [Fact]
+    public void HueRotationIsTheIdentityAtZeroAndKeepsGrays()
+    {
+        var identity = ContrastiveAugmentation.HueMatrix(0);
+        for (var i = 0; i < 9; i++) Assert.Equal(i % 4 == 0 ? 1f : 0f, identity[i], 5);
+        var turned = ContrastiveAugmentation.HueMatrix(0.5);
+        for (var row = 0; row < 3; row++) Assert.Equal(1f, turned[row * 3] + turned[row * 3 + 1] + turned[row * 3 + 2], 4);
     }
 
     [Fact]

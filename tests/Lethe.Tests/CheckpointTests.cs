@@ -52,19 +52,25 @@ public class CheckpointTests
         Assert.Equal(["model.ckpt"], Directory.GetFiles(dir.File("run")).Select(Path.GetFileName));
     }
 
-    [Fact]
-    public void DamagedFileIsRejected()
+    [Theory]
+    [InlineData("model.bin", "model.bin does not match its SHA-256")]
+    [InlineData("manifest.json", "manifest.json does not match its SHA-256")]
+    public void DamagedEntryIsRejected(string entry, string expected)
     {
         using var dir = new TempDir();
         var model = Model(8, seed: 1);
         var path = dir.File("m.ckpt");
         Checkpoint.Save(path, model, "tiny-mlp", 1, 1);
+        // Entries are stored uncompressed: flip a byte 60 bytes into the entry's data, after its local header and name.
         var bytes = File.ReadAllBytes(path);
-        var middle = bytes.Length / 2;
-        bytes[middle] ^= 0xff;
+        var name = System.Text.Encoding.ASCII.GetBytes(entry);
+        // The entry's local header: the signature PK\x03\x04, 26 more header bytes, then the name.
+        var at = Enumerable.Range(30, bytes.Length - 30 - name.Length)
+            .First(i => bytes.AsSpan(i, name.Length).SequenceEqual(name) && bytes.AsSpan(i - 30, 4).SequenceEqual("PK\u0003\u0004"u8));
+        bytes[at + name.Length + 60] ^= 0x01;
         File.WriteAllBytes(path, bytes);
         var e = Assert.Throws<DataFormatException>(() => Checkpoint.Load(path, Model(8, 2), "tiny-mlp"));
-        Assert.Contains("damaged", e.Message);
+        Assert.Contains(expected, e.Message);
     }
 
     [Fact]

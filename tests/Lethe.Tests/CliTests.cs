@@ -37,7 +37,7 @@ public class CliTests
         var (code, output, error) = Run("doctor", "--threads", "1");
         Assert.True(code == 0, error);
         Assert.Matches(@"double backward\s+│ ok", output);
-        Assert.Contains("1 of", output);
+        Assert.Matches(@"threads\s+│ 1 of \d+ cores", output);
         var (badCode, _, badError) = Run("doctor", "--device", "tpu");
         Assert.Equal(1, badCode);
         Assert.Contains("unknown device 'tpu'", badError);
@@ -121,5 +121,47 @@ public class CliTests
         Assert.Equal(1, code);
         Assert.Contains("id 5000 is out of range", error);
         Assert.False(File.Exists(dir.File("split.json")));
+    }
+
+    [Fact]
+    public void PretrainRunsTinyAndGuardsItsRunFolder()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);
+        string[] common = ["pretrain", "--method", "simclr", "--preset", "tiny", "--dataset", "mnist", "--data-dir", dir.Path, "--out", dir.File("run")];
+        var (code, output, error) = Run([.. common, "--epochs", "2"]);
+        Assert.True(code == 0, error);
+        Assert.Contains("completed", output);
+        Assert.Contains("linear probe accuracy", output);
+        Assert.True(File.Exists(dir.File("run/final.ckpt")));
+
+        var (again, _, againError) = Run(common);
+        Assert.Equal(1, again);
+        Assert.Contains("already holds a run", againError);
+
+        var (resumeOverride, _, overrideError) = Run("pretrain", "--resume", "--epochs", "5", "--out", dir.File("run"), "--data-dir", dir.Path);
+        Assert.Equal(1, resumeOverride);
+        Assert.Contains("drop --epochs", overrideError);
+
+        var (finished, _, finishedError) = Run("pretrain", "--resume", "--out", dir.File("run"), "--data-dir", dir.Path);
+        Assert.Equal(1, finished);
+        Assert.Contains("already finished", finishedError);
+
+        var (forced, _, forcedError) = Run([.. common, "--force", "--epochs", "1"]);
+        Assert.True(forced == 0, forcedError);
+        Assert.Single(Directory.GetFiles(dir.File("run/checkpoints")));
+    }
+
+    [Fact]
+    public void PretrainRejectsBadSettingsInOneLine()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("bad.json"), "{\"encoder\": {\"widht\": 3}}");
+        var (code, _, error) = Run("pretrain", "--preset", "tiny", "--config", dir.File("bad.json"), "--out", dir.File("run"));
+        Assert.Equal(1, code);
+        Assert.Contains("unknown setting 'encoder.widht'", error);
+        var (lrCode, _, lrError) = Run("pretrain", "--preset", "tiny", "--lr", "-1", "--out", dir.File("run2"));
+        Assert.Equal(1, lrCode);
+        Assert.Contains("learning rate must be positive", lrError);
     }
 }

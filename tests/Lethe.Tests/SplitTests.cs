@@ -102,6 +102,7 @@ public class SplitTests
         Assert.Contains("fewer than 400 members", Assert.Throws<LetheException>(() => Make(Small with { Members = 400, ShadowMembers = 100 })).Message);
         Assert.Contains("test split has 60 samples", Assert.Throws<LetheException>(() => Make(Small with { NonMembers = 61 })).Message);
         Assert.Contains("forget fraction", Assert.Throws<LetheException>(() => Make(Small with { ForgetFraction = 1 })).Message);
+        Assert.Contains("training split has 500 samples", Assert.Throws<LetheException>(() => Make(Small with { ShadowMembers = int.MaxValue })).Message);
     }
 
     [Fact]

@@ -4,7 +4,8 @@ namespace Lethe.Tests;
 
 public class SvhnReaderTests
 {
-    static byte Pixel(int n, int channel, int row, int col) => (byte)(n * 50 + channel * 20 + row * 3 + col);
+    // Unique within the 3 images of 3 x 5 x 4 that the layout test uses, so a transposition cannot go unseen.
+    static byte Pixel(int n, int channel, int row, int col) => (byte)((((n * 3) + channel) * 5 + row) * 4 + col);
 
     [Theory]
     [InlineData(false)]
@@ -51,6 +52,16 @@ public class SvhnReaderTests
         bytes[126] = (byte)'X';
         File.WriteAllBytes(dir.File("t.mat"), bytes);
         Assert.Contains("not a MATLAB 5 MAT file", Assert.Throws<DataFormatException>(() => SvhnReader.Read("t", dir.File("t.mat"))).Message);
+    }
+
+    [Fact]
+    public void ReadsASingleImageWhoseTrailingDimensionMatlabDropped()
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("t.mat"), TestFiles.SvhnMat(1, Pixel, [3], compress: true, height: 5, width: 4, dropSingleton: true));
+        var set = SvhnReader.Read("t", dir.File("t.mat"));
+        Assert.Equal((1, 3), (set.Count, set.Labels[0]));
+        Assert.Equal(Pixel(0, 2, 4, 3), set.Image(0)[(2 * 5 + 4) * 4 + 3]);
     }
 
     [Fact]

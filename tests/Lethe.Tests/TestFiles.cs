@@ -93,7 +93,7 @@ public static class TestFiles
 
     /// <summary>A MATLAB level-5 MAT file with SVHN's variables: X (H x W x 3 x N uint8, column-major) and y (N x 1).</summary>
     public static byte[] SvhnMat(
-        int count, Func<int, int, int, int, byte> pixel, double[] labels, bool compress, int height = 32, int width = 32, bool labelsAsDoubles = false)
+        int count, Func<int, int, int, int, byte> pixel, double[] labels, bool compress, int height = 32, int width = 32, bool labelsAsDoubles = false, bool dropSingleton = false)
     {
         var x = new byte[height * width * 3 * count];
         for (var n = 0; n < count; n++)
@@ -115,7 +115,7 @@ public static class TestFiles
         header[126] = (byte)'I';
         header[127] = (byte)'M';
         file.Write(header);
-        WriteMatrix(file, "X", [height, width, 3, count], mxClass: 9, storage: 2, x, compress);
+        WriteMatrix(file, "X", dropSingleton && count == 1 ? [height, width, 3] : [height, width, 3, count], mxClass: 9, storage: 2, x, compress);
         WriteMatrix(file, "y", [count, 1], mxClass: 6, storage: labelsAsDoubles ? 9 : 2, y, compress);
         return file.ToArray();
     }

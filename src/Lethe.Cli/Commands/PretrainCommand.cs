@@ -42,11 +42,14 @@ public static class PretrainCommand
         var seed = new Option<long?>("--seed") { Description = "Seed for the split, initialisation, order and augmentations" };
         var output = new Option<string?>("--out", "-o") { Description = "Run folder (default runs/pretrain-METHOD)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest checkpoint, with its saved settings" };
+        var force = new Option<bool>("--force") { Description = "Start afresh in a run folder that already holds a run, discarding it" };
         var command = new Command("pretrain", "Train a contrastive encoder (SimCLR, MoCo, BYOL) with progress, checkpoints and resume")
         {
             method, preset, config, dataset, dataDir, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
-            optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, output, resume,
+            optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, output, resume, force,
         };
+        Option[] runShaping = [preset, config, dataset, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
+            optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, force];
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
@@ -56,12 +59,17 @@ public static class PretrainCommand
             MembershipSplit? split = null;
             if (resuming)
             {
+                var given = runShaping.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
+                if (given is not null)
+                    throw new LetheException($"--resume continues with the run's saved settings; drop {given.Name} (or start a new run)");
                 if (!File.Exists(Path.Combine(folder, ContrastiveTrainer.SettingsFile)))
                     throw new LetheException($"nothing to resume in {folder}: it has no {ContrastiveTrainer.SettingsFile}");
                 settings = LetheJson.ReadFile<PretrainSettings>(Path.Combine(folder, ContrastiveTrainer.SettingsFile), "run settings");
             }
             else
             {
+                if (File.Exists(Path.Combine(folder, ContrastiveTrainer.SettingsFile)) && !parse.GetValue(force))
+                    throw new LetheException($"{folder} already holds a run: continue it with --resume, or pass --force to start afresh (its checkpoints are deleted)");
                 settings = PretrainPresets.Get(parse.GetValue(preset)!, parse.GetValue(method)!);
                 if (parse.GetValue(config) is { } configPath) settings = Merge(settings, configPath);
                 settings = Override(settings, parse, dataset, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
@@ -115,7 +123,7 @@ public static class PretrainCommand
                 OnEpoch = m =>
                 {
                     if (m.KnnAccuracy is not null || m.Epoch % 10 == 0)
-                        console.WriteLine($"{Describe(m)} | {m.ImagesPerSecond:N0} img/s | {TimeSpan.FromSeconds(m.TrainingSeconds):hh\\:mm\\:ss}");
+                        console.WriteLine($"{Describe(m)} | {m.ImagesPerSecond:N0} img/s | {Duration(m.TrainingSeconds)}");
                 },
             };
             return plain.Run(resume, cancel);
@@ -151,6 +159,12 @@ public static class PretrainCommand
         return result!;
     }
 
+    static string Duration(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(seconds);
+        return $"{(int)t.TotalHours:D2}:{t.Minutes:D2}:{t.Seconds:D2}";
+    }
+
     static void Summarise(IAnsiConsole console, PretrainResult result, string folder)
     {
         var table = new Table().AddColumns("result", "value");
@@ -162,7 +176,7 @@ public static class PretrainCommand
             table.AddRow("membership AUC, view similarity: head / backbone", $"{m.HeadSimilarityAuc:F3} / {m.BackboneSimilarityAuc:F3}");
             table.AddRow("membership AUC, top-1 confidence: head / backbone", $"{m.HeadConfidenceAuc:F3} / {m.BackboneConfidenceAuc:F3}");
             table.AddRow("view similarity (head): members / non-members", $"{m.MemberHeadSimilarity:F3} / {m.NonMemberHeadSimilarity:F3}");
-            table.AddRow("training time", $"{TimeSpan.FromSeconds(e.TrainingSeconds):hh\\:mm\\:ss}");
+            table.AddRow("training time", Duration(e.TrainingSeconds));
         }
         if (result.LinearProbeAccuracy is { } probe) table.AddRow("linear probe accuracy", $"{probe:P1}");
         table.AddRow("metrics", Markup.Escape(Path.GetFullPath(Path.Combine(folder, ContrastiveTrainer.MetricsFile))));

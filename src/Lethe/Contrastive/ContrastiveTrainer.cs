@@ -111,6 +111,8 @@ public sealed class ContrastiveTrainer
         var optimizer = CreateOptimizer(model);
         var startEpoch = 0;
         var trainingSeconds = 0.0;
+        if (resume && File.Exists(Path.Combine(folder, FinalCheckpoint)))
+            throw new LetheException($"the run in {folder} has already finished ({FinalCheckpoint})");
         if (resume && LatestCheckpoint(folder) is { } latest)
         {
             var manifest = Checkpoint.Load(latest, model, architecture, optimizer);
@@ -120,7 +122,12 @@ public sealed class ContrastiveTrainer
         }
         else
         {
-            if (File.Exists(Path.Combine(folder, MetricsFile))) File.Delete(Path.Combine(folder, MetricsFile));
+            // A fresh run: nothing of an earlier run in this folder may be resumed or read as this run's.
+            if (Directory.Exists(Path.Combine(folder, "checkpoints"))) Directory.Delete(Path.Combine(folder, "checkpoints"), recursive: true);
+            foreach (var stale in new[] { MetricsFile, FinalCheckpoint, "summary.json" })
+            {
+                if (File.Exists(Path.Combine(folder, stale))) File.Delete(Path.Combine(folder, stale));
+            }
             LetheJson.WriteFile(Path.Combine(folder, SettingsFile), settings);
             split.Save(Path.Combine(folder, SplitFile));
         }

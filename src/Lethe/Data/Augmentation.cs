@@ -200,11 +200,12 @@ public sealed class ContrastiveAugmentation
         return tensor(values, new long[] { batch, 1, 1, 1 }, device: device);
     }
 
-    // RGB -> YIQ, rotate I and Q, YIQ -> RGB.
-    static float[] HueMatrix(double angle)
+    // RGB -> YIQ, rotate I and Q, YIQ -> RGB. The way back is the exact inverse, so a zero angle is the identity.
+    static readonly double[,] ToYiq = { { 0.299, 0.587, 0.114 }, { 0.596, -0.274, -0.322 }, { 0.211, -0.523, 0.312 } };
+    static readonly double[,] ToRgb = Inverse(ToYiq);
+
+    internal static float[] HueMatrix(double angle)
     {
-        double[,] toYiq = { { 0.299, 0.587, 0.114 }, { 0.596, -0.274, -0.322 }, { 0.211, -0.523, 0.312 } };
-        double[,] toRgb = { { 1, 0.956, 0.621 }, { 1, -0.272, -0.647 }, { 1, -1.106, 1.703 } };
         double cos = Math.Cos(angle), sin = Math.Sin(angle);
         double[,] rotate = { { 1, 0, 0 }, { 0, cos, -sin }, { 0, sin, cos } };
         var result = new float[9];
@@ -215,11 +216,29 @@ public sealed class ContrastiveAugmentation
                 double sum = 0;
                 for (var k = 0; k < 3; k++)
                 {
-                    for (var l = 0; l < 3; l++) sum += toRgb[i, k] * rotate[k, l] * toYiq[l, j];
+                    for (var l = 0; l < 3; l++) sum += ToRgb[i, k] * rotate[k, l] * ToYiq[l, j];
                 }
                 result[i * 3 + j] = (float)sum;
             }
         }
         return result;
+    }
+
+    static double[,] Inverse(double[,] m)
+    {
+        var det = m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1])
+            - m[0, 1] * (m[1, 0] * m[2, 2] - m[1, 2] * m[2, 0])
+            + m[0, 2] * (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]);
+        var inverse = new double[3, 3];
+        for (var i = 0; i < 3; i++)
+        {
+            for (var j = 0; j < 3; j++)
+            {
+                // Cofactor of (j, i) over the determinant.
+                int r0 = (j + 1) % 3, r1 = (j + 2) % 3, c0 = (i + 1) % 3, c1 = (i + 2) % 3;
+                inverse[i, j] = (m[r0, c0] * m[r1, c1] - m[r0, c1] * m[r1, c0]) / det;
+            }
+        }
+        return inverse;
     }
 }

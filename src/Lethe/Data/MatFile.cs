@@ -75,9 +75,10 @@ public static class MatFile
         Int64 = 12, UInt64 = 13, Matrix = 14, Compressed = 15, Utf8 = 16, Utf16 = 17, Utf32 = 18,
     }
 
-    // mxCLASS values of numeric arrays (6 double ... 15 uint64).
+    // mxCLASS values of numeric arrays (6 double ... 15 uint64), and of MATLAB objects.
     const int FirstNumericClass = 6;
     const int LastNumericClass = 15;
+    const int OpaqueClass = 17;
 
     public static int SizeOf(DataType type) => type switch
     {
@@ -99,6 +100,7 @@ public static class MatFile
         if (bytes[126] != (byte)'I' || bytes[127] != (byte)'M')
             throw new DataFormatException(path, "not a MATLAB 5 MAT file (no 'IM' endian mark at byte 126; v7.3 HDF5 files are not supported)");
         var version = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(124));
+        if (version == 0x0200) throw new DataFormatException(path, "is a MAT v7.3 (HDF5) file, which is not supported: save it with -v7 or earlier");
         if (version != 0x0100) throw new DataFormatException(path, $"MAT version 0x{version:x4} is not supported (expected 0x0100)");
 
         var arrays = new Dictionary<string, MatArray>(StringComparer.Ordinal);
@@ -112,14 +114,14 @@ public static class MatFile
                 throw new DataFormatException(path, $"truncated element tag at byte {position}");
             }
             var (type, size, dataAt, next) = ReadTag(path, bytes, position);
-            if (dataAt + size > bytes.Length)
+            if ((long)dataAt + size > bytes.Length)
                 throw new DataFormatException(path, $"element at byte {position} claims {size} bytes but the file ends first (truncated)");
             if (type == DataType.Compressed)
             {
                 var inner = Inflate(path, bytes, dataAt, size, position);
                 if (inner.Length < 8) throw new DataFormatException(path, $"compressed element at byte {position} is empty");
                 var (innerType, innerSize, innerAt, _) = ReadTag(path, inner, 0);
-                if (innerAt + innerSize > inner.Length)
+                if ((long)innerAt + innerSize > inner.Length)
                     throw new DataFormatException(path, $"compressed element at byte {position} is truncated");
                 if (innerType == DataType.Matrix) AddMatrix(path, inner, innerAt, innerSize, arrays);
                 next = dataAt + size; // compressed elements carry no padding
@@ -137,13 +139,14 @@ public static class MatFile
     {
         if (length == 0) return; // an empty matrix has no sub-elements
         var end = start + length;
-        var (flagsType, flagsSize, flagsAt, at) = ReadTag(path, bytes, start);
+        var (flagsType, flagsSize, flagsAt, at) = ReadTag(path, bytes, start, end);
         if (flagsType != DataType.UInt32 || flagsSize != 8) throw new DataFormatException(path, "matrix has no array-flags sub-element");
         var flags = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(flagsAt));
         var mxClass = (int)(flags & 0xff);
         var complex = (flags & 0x800) != 0;
+        if (mxClass == OpaqueClass) return; // MATLAB objects (string, datetime, table) have no dimensions sub-element
 
-        var (dimsType, dimsSize, dimsAt, afterDims) = ReadTag(path, bytes, at);
+        var (dimsType, dimsSize, dimsAt, afterDims) = ReadTag(path, bytes, at, end);
         if (dimsType != DataType.Int32 || dimsSize % 4 != 0 || dimsSize == 0)
             throw new DataFormatException(path, "matrix has no dimensions sub-element");
         var dims = new int[dimsSize / 4];
@@ -153,13 +156,12 @@ public static class MatFile
             if (dims[i] < 0) throw new DataFormatException(path, $"matrix has a negative dimension {dims[i]}");
         }
 
-        var (nameType, nameSize, nameAt, afterName) = ReadTag(path, bytes, afterDims);
+        var (nameType, nameSize, nameAt, afterName) = ReadTag(path, bytes, afterDims, end);
         if (nameType != DataType.Int8) throw new DataFormatException(path, "matrix has no name sub-element");
         var name = Encoding.ASCII.GetString(bytes, nameAt, nameSize);
         if (mxClass < FirstNumericClass || mxClass > LastNumericClass || complex) return;
 
-        var (realType, realSize, realAt, _) = ReadTag(path, bytes, afterName);
-        if (realAt + realSize > end) throw new DataFormatException(path, $"variable '{name}' is truncated");
+        var (realType, realSize, realAt, _) = ReadTag(path, bytes, afterName, end);
         if (!Enum.IsDefined(realType) || realType is DataType.Matrix or DataType.Compressed or >= DataType.Utf8)
             throw new DataFormatException(path, $"variable '{name}' has an unknown storage type {(int)realType}");
         var count = dims.Aggregate(1L, (a, d) => a * d);
@@ -170,9 +172,10 @@ public static class MatFile
     }
 
     /// <summary>Reads a tag (long or small form); returns the type, size, where the data starts and where the next element starts.</summary>
-    static (DataType Type, int Size, int DataAt, int Next) ReadTag(string path, byte[] bytes, int position)
+    static (DataType Type, int Size, int DataAt, int Next) ReadTag(string path, byte[] bytes, int position, int end = -1)
     {
-        if (position + 8 > bytes.Length) throw new DataFormatException(path, $"truncated element tag at byte {position}");
+        if (end < 0) end = bytes.Length;
+        if ((long)position + 8 > end) throw new DataFormatException(path, $"truncated element tag at byte {position}");
         var first = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(position));
         if ((first >> 16) != 0)
         {
@@ -182,8 +185,9 @@ public static class MatFile
             return ((DataType)(first & 0xffff), smallSize, position + 4, position + 8);
         }
         var size = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(position + 4));
-        if (size > int.MaxValue) throw new DataFormatException(path, $"element at byte {position} is too large");
         var dataAt = position + 8;
+        if (dataAt + (long)size > end)
+            throw new DataFormatException(path, $"element at byte {position} claims {size} bytes but its container ends first (truncated or corrupt)");
         var padded = ((long)size + 7) / 8 * 8;
         return ((DataType)first, (int)size, dataAt, (int)Math.Min(int.MaxValue, dataAt + padded));
     }

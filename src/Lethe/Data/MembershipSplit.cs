@@ -69,7 +69,7 @@ public sealed record MembershipSplit
         if (settings.Members < 2) throw new LetheException($"members must be at least 2, not {settings.Members}");
         if (settings.NonMembers < 1) throw new LetheException($"non-members must be at least 1, not {settings.NonMembers}");
         if (shadowMembers < 0 || shadowNonMembers < 0) throw new LetheException("shadow set sizes cannot be negative");
-        if (settings.Members + shadowMembers + shadowNonMembers > trainCount)
+        if ((long)settings.Members + shadowMembers + shadowNonMembers > trainCount)
             throw new LetheException(
                 $"{dataset}'s training split has {trainCount} samples, fewer than {settings.Members} members + " +
                 $"{shadowMembers} shadow members + {shadowNonMembers} shadow non-members: lower --members or the shadow sizes");
@@ -117,12 +117,17 @@ public sealed record MembershipSplit
     }
 
     /// <summary>The same split with a different forget set (checked against the members).</summary>
-    public MembershipSplit WithForget(ForgetSet forget, string source) => this with
+    public MembershipSplit WithForget(ForgetSet forget, string source)
     {
-        ForgetSource = source,
-        Forget = [.. forget.Ids],
-        Retain = Members.Except(forget.Ids).ToArray(),
-    };
+        var split = this with
+        {
+            ForgetSource = source,
+            Forget = [.. forget.Ids],
+            Retain = Members.Except(forget.Ids).ToArray(),
+        };
+        split.Validate(source);
+        return split;
+    }
 
     public void Save(string path) => LetheJson.WriteFile(path, this);
 
@@ -160,8 +165,11 @@ public sealed record MembershipSplit
         CheckIds("shadowNonMembers", ShadowNonMembers, TrainCount, "training");
         CheckIds("nonMembers", NonMembers, TestCount, "test");
 
+        if (Settings is null) throw new DataFormatException(source, "'settings' is missing");
         var members = Members.ToHashSet();
         if (Forget.Length == 0) throw new DataFormatException(source, "the forget set is empty");
+        if (Retain.Length == 0) throw new DataFormatException(source, "the retain set is empty: every member is forgotten");
+        if (NonMembers.Length == 0) throw new DataFormatException(source, "the non-member set is empty");
         var stray = Forget.FirstOrDefault(id => !members.Contains(id), -1);
         if (stray >= 0) throw new DataFormatException(source, $"forget id {stray} is not a member");
         if (!Retain.Order().SequenceEqual(Members.Except(Forget).Order()))

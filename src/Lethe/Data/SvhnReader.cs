@@ -14,6 +14,7 @@ public static class SvhnReader
         if (!arrays.TryGetValue("X", out var x)) throw new DataFormatException(path, "has no variable 'X' (the images)");
         if (!arrays.TryGetValue("y", out var y)) throw new DataFormatException(path, "has no variable 'y' (the labels)");
         var dims = x.Dimensions;
+        if (dims.Length == 3) dims = [.. dims, 1]; // MATLAB drops a trailing singleton: one image is H x W x 3
         if (dims.Length != 4 || dims[2] != 3)
             throw new DataFormatException(path, $"'X' has dimensions {string.Join("x", dims)}, expected H x W x 3 x N");
         int height = dims[0], width = dims[1], count = dims[3];

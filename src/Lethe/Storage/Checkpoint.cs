@@ -56,6 +56,7 @@ public sealed record CheckpointManifest
 public static class Checkpoint
 {
     const string ManifestEntry = "manifest.json";
+    const string ManifestHashEntry = "manifest.sha256";
     const string ModelEntry = "model.bin";
     const string OptimizerEntry = "optimizer.bin";
 
@@ -73,12 +74,14 @@ public static class Checkpoint
             Settings = settings is null ? null : JsonSerializer.SerializeToElement(settings, settings.GetType(), LetheJson.Options),
             HasOptimizer = optimizer is not null,
             Created = DateTimeOffset.UtcNow,
-            Sha256 = entries.ToDictionary(e => e.Key, e => Convert.ToHexStringLower(SHA256.HashData(e.Value))),
+            Sha256 = entries.ToDictionary(e => e.Key, e => Hash(e.Value)),
         };
+        var manifestBytes = System.Text.Encoding.UTF8.GetBytes(LetheJson.Serialize(manifest));
         AtomicFile.Write(path, stream =>
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-            WriteEntry(zip, ManifestEntry, System.Text.Encoding.UTF8.GetBytes(LetheJson.Serialize(manifest)));
+            WriteEntry(zip, ManifestEntry, manifestBytes);
+            WriteEntry(zip, ManifestHashEntry, System.Text.Encoding.ASCII.GetBytes(Hash(manifestBytes)));
             foreach (var (name, bytes) in entries) WriteEntry(zip, name, bytes);
         });
         return manifest;
@@ -98,14 +101,22 @@ public static class Checkpoint
             if (manifest.Architecture != architecture)
                 throw new LetheException($"{path}: checkpoint of a '{manifest.Architecture}' model cannot be loaded into a '{architecture}' model");
             CheckSignature(path, manifest.State, Signature(model));
+            byte[]? optimizerState = null;
+            if (optimizer is not null && !entries.TryGetValue(OptimizerEntry, out optimizerState))
+                throw new LetheException($"{path}: checkpoint holds no optimizer state to resume from");
             using (var reader = new BinaryReader(new MemoryStream(entries[ModelEntry])))
                 model.load(reader, strict: true);
             if (optimizer is not null)
             {
-                if (!entries.TryGetValue(OptimizerEntry, out var state))
-                    throw new LetheException($"{path}: checkpoint holds no optimizer state to resume from");
-                using var reader = new BinaryReader(new MemoryStream(state));
-                optimizer.load_state_dict(reader);
+                try
+                {
+                    using var reader = new BinaryReader(new MemoryStream(optimizerState!));
+                    optimizer.load_state_dict(reader);
+                }
+                catch (Exception e) when (e is InvalidDataException or ArgumentException or EndOfStreamException or InvalidOperationException)
+                {
+                    throw new LetheException($"{path}: its optimizer state does not fit this optimizer ({e.Message.Split('\n')[0]})", e);
+                }
             }
             return manifest;
         });
@@ -124,18 +135,24 @@ public static class Checkpoint
         {
             using var zip = ZipFile.OpenRead(path);
             var manifestEntry = zip.GetEntry(ManifestEntry) ?? throw new DataFormatException(path, "is not a Lethe checkpoint (no manifest.json)");
-            manifest = JsonSerializer.Deserialize<CheckpointManifest>(ReadEntry(manifestEntry), LetheJson.Options)
+            var manifestBytes = ReadEntry(manifestEntry);
+            var hashEntry = zip.GetEntry(ManifestHashEntry) ?? throw new DataFormatException(path, "is damaged: manifest.sha256 is missing");
+            if (System.Text.Encoding.ASCII.GetString(ReadEntry(hashEntry)).Trim() != Hash(manifestBytes))
+                throw new DataFormatException(path, "is damaged: manifest.json does not match its SHA-256");
+            manifest = JsonSerializer.Deserialize<CheckpointManifest>(manifestBytes, LetheJson.Options)
                 ?? throw new DataFormatException(path, "has an empty manifest");
             if (manifest.Format != CheckpointManifest.FormatName)
                 throw new DataFormatException(path, $"is not a Lethe checkpoint (format '{manifest.Format}')");
             if (manifest.Version != CheckpointManifest.FormatVersion)
                 throw new DataFormatException(path, $"checkpoint version {manifest.Version} is not supported (this Lethe reads {CheckpointManifest.FormatVersion})");
+            if (manifest.Sha256 is null || manifest.State is null || manifest.Architecture is null || manifest.State.Any(t => t?.Name is null || t.Shape is null))
+                throw new DataFormatException(path, "is damaged: its manifest lacks required fields");
             if (!manifest.Sha256.ContainsKey(ModelEntry)) throw new DataFormatException(path, "is damaged: the manifest lists no model");
             foreach (var (name, expected) in manifest.Sha256)
             {
                 var entry = zip.GetEntry(name) ?? throw new DataFormatException(path, $"is damaged: entry {name} is missing");
                 var bytes = ReadEntry(entry);
-                if (Convert.ToHexStringLower(SHA256.HashData(bytes)) != expected)
+                if (Hash(bytes) != expected)
                     throw new DataFormatException(path, $"is damaged: {name} does not match its SHA-256");
                 entries[name] = bytes;
             }
@@ -166,6 +183,8 @@ public static class Checkpoint
         if (extra is not null)
             throw new LetheException($"{path}: checkpoint holds '{extra}', which the model lacks: it was saved from another architecture");
     }
+
+    static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     static byte[] Serialize(Action<BinaryWriter> write)
     {
