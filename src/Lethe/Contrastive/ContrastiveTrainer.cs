@@ -248,8 +248,8 @@ public sealed class ContrastiveTrainer
             for (var start = 0; start < ids.Count; start += chunk)
             {
                 var batch = ids.Skip(start).Take(chunk).ToArray();
-                using var images2 = images.Batch(batch, device);
-                parts.Add(model.Features(images2));
+                using var batchImages = images.Batch(batch, device);
+                parts.Add(model.Features(batchImages));
             }
             var features = cat(parts, 0);
             foreach (var p in parts) p.Dispose();
