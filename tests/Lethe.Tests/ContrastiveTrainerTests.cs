@@ -89,6 +89,20 @@ public class ContrastiveTrainerTests
             ContrastiveTrainer.ReadMetrics(dir.File("parts")).Select(m => m.Loss));
     }
 
+    [Theory]
+    [InlineData("simclr")]
+    [InlineData("moco")]
+    [InlineData("byol")]
+    public void OverfitPresetIsTheMeasuredRecipe(string method)
+    {
+        // docs/overfit-preset.md reports runs of exactly these settings; change both together.
+        var s = PretrainPresets.Get("overfit", method);
+        Assert.Equal((256, 256, 600, 64, 0.1, 1e-3), (s.Members, s.NonMembers, s.Epochs, s.BatchSize, s.Temperature, s.LearningRate));
+        Assert.Equal((32, 256, false), (s.Encoder.Width, s.Encoder.FeatureDim, s.Encoder.Pooled));
+        Assert.Equal(AugmentationSettings.Weak, s.Augmentation);
+        Assert.Equal((1024, 50), (s.QueueSize, s.EvalEvery));
+    }
+
     [Fact]
     public void ANonFiniteLossStopsWithAClearError()
     {

@@ -138,9 +138,9 @@ public static class PretrainPresets
     // Measured on Fashion-MNIST, 2 cores; docs/overfit-preset.md gives the runs behind these numbers.
     static PretrainSettings Overfit(PretrainSettings s) => s with
     {
-        Members = 128,
-        NonMembers = 128,
-        Epochs = 300,
+        Members = 256,
+        NonMembers = 256,
+        Epochs = 600,
         BatchSize = 64,
         Encoder = new() { Width = 32, FeatureDim = 256, HeadHidden = 256, HeadDim = 128 },
         Augmentation = AugmentationSettings.Weak,
@@ -150,8 +150,8 @@ public static class PretrainPresets
         QueueSize = 1024,
         KeyMomentum = 0.99,
         TauBase = 0.99,
-        EvalEvery = 25,
-        CheckpointEvery = 25,
+        EvalEvery = 50,
+        CheckpointEvery = 50,
         MonitorSamples = 128,
     };
 }
