@@ -139,6 +139,7 @@ public sealed class ContrastiveTrainer
         var epoch = startEpoch;
         var runWatch = Stopwatch.StartNew();
         var secondsAtStart = trainingSeconds;
+        var evaluationSeconds = 0.0; // kept out of images/s, which measures training steps
         model.train();
         while (epoch < settings.Epochs && !cancel.IsCancellationRequested)
         {
@@ -165,7 +166,7 @@ public sealed class ContrastiveTrainer
                 model.AfterStep((epoch * stepsPerEpoch + step + 1) / totalSteps);
                 lossSum += value;
                 var done = (epoch - startEpoch) * stepsPerEpoch + step + 1;
-                var rate = done * settings.BatchSize / Math.Max(1e-9, runWatch.Elapsed.TotalSeconds);
+                var rate = done * settings.BatchSize / Math.Max(1e-9, runWatch.Elapsed.TotalSeconds - evaluationSeconds);
                 var left = (settings.Epochs - epoch) * stepsPerEpoch - step - 1;
                 OnStep?.Invoke(new StepReport(epoch + 1, settings.Epochs, step + 1, stepsPerEpoch, value, rate, runWatch.Elapsed,
                     TimeSpan.FromSeconds(left * settings.BatchSize / Math.Max(1e-9, rate))));
@@ -183,7 +184,9 @@ public sealed class ContrastiveTrainer
             };
             if (epoch % settings.EvalEvery == 0 || epoch == settings.Epochs)
             {
+                var evaluationWatch = System.Diagnostics.Stopwatch.StartNew();
                 metrics = Evaluate(model, metrics);
+                evaluationSeconds += evaluationWatch.Elapsed.TotalSeconds;
                 lastEvaluation = metrics;
                 model.train();
             }
