@@ -1,0 +1,47 @@
+namespace Lethe.Unlearning;
+
+/// <summary>
+/// Settings of a gradient-penalty unlearning run. <see cref="Alpha"/>, <see cref="Beta"/> and <see cref="Gamma"/>
+/// weigh L_MEMtrain, the penalty and L_Norm; a zero weight switches its term off, so the paper's ablations
+/// (tables IV and V) are runs of the same code.
+/// </summary>
+public sealed record UnlearningSettings
+{
+    /// <summary>memgp (the optimized variant, eq. 3) or gp (the full variant with non-member interpolates, eq. 2).</summary>
+    public string Method { get; init; } = "memgp";
+
+    public double Alpha { get; init; } = 1;
+
+    public double Beta { get; init; } = 1;
+
+    /// <summary>Weight of L_Norm (full variant only).</summary>
+    public double Gamma { get; init; }
+
+    public int Epochs { get; init; } = 10;
+
+    public int BatchSize { get; init; } = 64;
+
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Which output is D: head (backbone then projection head, the default) or backbone.</summary>
+    public string Output { get; init; } = "head";
+
+    /// <summary>Stop once an epoch's mean penalty falls below this (0 turns the rule off).</summary>
+    public double StopBelow { get; init; } = 1e-3;
+
+    /// <summary>Stop once the epoch's mean penalty has not fallen by 1% for this many epochs (0 turns the rule off).</summary>
+    public int Patience { get; init; } = 3;
+
+    public long Seed { get; init; }
+
+    public void Validate()
+    {
+        if (Method is not ("memgp" or "gp")) throw new LetheException($"unknown unlearning method '{Method}': use memgp or gp");
+        if (Output is not ("head" or "backbone")) throw new LetheException($"unknown output '{Output}': use head or backbone");
+        if (Alpha < 0 || Beta < 0 || Gamma < 0) throw new LetheException("loss weights cannot be negative");
+        if (Alpha == 0 && Beta == 0 && Gamma == 0) throw new LetheException("every loss term is switched off: nothing to train");
+        if (Method == "memgp" && Gamma != 0) throw new LetheException("the optimized variant (memgp) has no L_Norm term: set gamma to 0 or use gp");
+        if (Epochs < 1 || BatchSize < 1) throw new LetheException("epochs and batch size must be at least 1");
+        if (!(LearningRate > 0)) throw new LetheException($"learning rate must be positive, not {LearningRate}");
+    }
+}

@@ -1,0 +1,89 @@
+using Lethe.Contrastive;
+using Lethe.Data;
+using Lethe.Runtime;
+using Lethe.Unlearning;
+using static TorchSharp.torch;
+
+namespace Lethe.Tests;
+
+public class UnlearnerTests
+{
+    static (ContrastiveModel Model, Dataset Data, MembershipSplit Split) Setup(TempDir dir, string method = "simclr")
+    {
+        TorchRuntime.EnsureLoaded();
+        TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);
+        var data = Datasets.Load(DatasetKind.Mnist, dir.Path);
+        var split = MembershipSplit.Create(new SplitSettings { Members = 32, NonMembers = 16, ShadowMembers = 16, ShadowNonMembers = 16, Seed = 1 },
+            data.Name, data.Train.Count, data.Test.Count);
+        var settings = PretrainPresets.Get("tiny", method) with { Dataset = "mnist", QueueSize = 16 };
+        var model = new ContrastiveTrainer(settings, data, split, dir.File("run"), CPU).CreateModel();
+        return (model, data, split);
+    }
+
+    public static TheoryData<string, double, double, double> Ablations => new()
+    {
+        { "memgp", 1, 1, 0 }, { "memgp", 0, 1, 0 }, { "memgp", 1, 0, 0 },
+        { "gp", 0, 0, 1 }, { "gp", 0, 1, 0 }, { "gp", 1, 0, 0 }, { "gp", 0, 1, 1 }, { "gp", 1, 1, 0 }, { "gp", 1, 0, 1 }, { "gp", 1, 1, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Ablations))]
+    public void EveryAblationRunsAndReportsItsTerms(string method, double alpha, double beta, double gamma)
+    {
+        using var dir = new TempDir();
+        var (model, data, split) = Setup(dir);
+        var settings = new UnlearningSettings { Method = method, Alpha = alpha, Beta = beta, Gamma = gamma, Epochs = 2, BatchSize = 8, StopBelow = 0, Patience = 0 };
+        var result = new Unlearner(model, settings, AugmentationSettings.Weak, CPU).Run(data.Train, split.Forget, split.ShadowNonMembers);
+        Assert.Equal(2, result.Epochs.Count);
+        Assert.False(result.Diverged);
+        var last = result.Epochs[^1];
+        Assert.Equal(alpha > 0, last.Train != 0);
+        Assert.Equal(beta > 0, last.Penalty != 0);
+        Assert.Equal(gamma > 0, last.Norm != 0);
+        Assert.Equal(alpha * last.Train + beta * last.Penalty + gamma * last.Norm, last.Total, 4);
+    }
+
+    [Fact]
+    public void MemGpStepsLowerThePenalty()
+    {
+        using var dir = new TempDir();
+        var (model, data, split) = Setup(dir);
+        var settings = new UnlearningSettings { Alpha = 0, Beta = 1, Epochs = 6, BatchSize = 8, LearningRate = 3e-3, StopBelow = 0, Patience = 0 };
+        var result = new Unlearner(model, settings, AugmentationSettings.Weak, CPU).Run(data.Train, split.Forget);
+        Assert.True(result.Epochs[^1].Penalty < result.Epochs[0].Penalty, string.Join(", ", result.Epochs.Select(e => e.Penalty)));
+    }
+
+    [Fact]
+    public void ANonFiniteLossRestoresTheLastGoodWeightsAndStops()
+    {
+        using var dir = new TempDir();
+        var (model, data, split) = Setup(dir);
+        var before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
+        var settings = new UnlearningSettings { Method = "gp", Alpha = 0, Beta = 0, Gamma = 1, Epochs = 3, BatchSize = 4, LearningRate = 1e30, StopBelow = 0, Patience = 0 };
+        var result = new Unlearner(model, settings, AugmentationSettings.Weak, CPU).Run(data.Train, split.Forget, split.ShadowNonMembers);
+        Assert.True(result.Diverged, result.StopReason);
+        Assert.Contains("the loss became", result.StopReason);
+        Assert.Empty(result.Epochs);
+        foreach (var (name, value) in model.state_dict())
+            Assert.True(value.equal(before[name]).all().item<bool>(), $"{name} was not restored");
+    }
+
+    [Fact]
+    public void StoppingRuleEndsTheRunOnceThePenaltyIsTiny()
+    {
+        using var dir = new TempDir();
+        var (model, data, split) = Setup(dir);
+        var settings = new UnlearningSettings { Alpha = 0, Beta = 1, Epochs = 5, BatchSize = 8, StopBelow = 1e9 };
+        var result = new Unlearner(model, settings, AugmentationSettings.Weak, CPU).Run(data.Train, split.Forget);
+        Assert.Single(result.Epochs);
+        Assert.Contains("fell below", result.StopReason);
+    }
+
+    [Fact]
+    public void InvalidSettingsAreRejected()
+    {
+        Assert.Contains("switched off", Assert.Throws<LetheException>(() => new UnlearningSettings { Alpha = 0, Beta = 0 }.Validate()).Message);
+        Assert.Contains("no L_Norm", Assert.Throws<LetheException>(() => new UnlearningSettings { Gamma = 1 }.Validate()).Message);
+        Assert.Contains("unknown unlearning method", Assert.Throws<LetheException>(() => new UnlearningSettings { Method = "x" }.Validate()).Message);
+    }
+}
