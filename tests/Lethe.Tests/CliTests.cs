@@ -164,4 +164,22 @@ public class CliTests
         Assert.Equal(1, lrCode);
         Assert.Contains("learning rate must be positive", lrError);
     }
+
+    [Fact]
+    public void UnlearnTakesAPretrainingRunAndWritesTheUnlearnedCheckpoint()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);
+        var (code, _, error) = Run("pretrain", "--method", "moco", "--preset", "tiny", "--dataset", "mnist", "--data-dir", dir.Path, "--out", dir.File("run"));
+        Assert.True(code == 0, error);
+        var (unlearn, output, unlearnError) = Run("unlearn", "--run", dir.File("run"), "--data-dir", dir.Path, "--epochs", "2", "--batch-size", "4");
+        Assert.True(unlearn == 0, unlearnError);
+        Assert.Contains("forget vs non-members", output);
+        Assert.True(File.Exists(dir.File("run/unlearn-memgp/unlearned.ckpt")));
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("run/unlearn-memgp/unlearning.json")));
+        Assert.Equal(2, json.RootElement.GetProperty("result").GetProperty("epochs").GetArrayLength());
+        var (bad, _, badError) = Run("unlearn", "--run", dir.File("run"), "--data-dir", dir.Path, "--gamma", "1");
+        Assert.Equal(1, bad);
+        Assert.Contains("no L_Norm", badError);
+    }
 }

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using Lethe.Audits;
+using Lethe.Contrastive;
+using Lethe.Data;
+using Lethe.Runtime;
+using Lethe.Storage;
+using Lethe.Unlearning;
+using Spectre.Console;
+
+namespace Lethe.Cli.Commands;
+
+/// <summary>`lethe unlearn`: applies a gradient-penalty unlearning method to a pretrained encoder and measures it before and after.</summary>
+public static class UnlearnCommand
+{
+    public static Command Build(IAnsiConsole console)
+    {
+        var run = new Option<string>("--run") { Description = "Pretraining run folder (its settings.json, split.json and final.ckpt)", Required = true };
+        var forgetIds = new Option<string?>("--forget-ids") { Description = "File of training-split ids to forget instead of the split's forget set" };
+        var dataDir = CommonOptions.DataDir();
+        var defaults = new UnlearningSettings();
+        var method = new Option<string>("--method", "-m") { Description = "memgp (optimized variant) or gp (full variant)", DefaultValueFactory = _ => defaults.Method };
+        var alpha = new Option<double>("--alpha") { Description = "Weight of L_MEMtrain (0 switches it off)", DefaultValueFactory = _ => defaults.Alpha };
+        var beta = new Option<double>("--beta") { Description = "Weight of the gradient penalty", DefaultValueFactory = _ => defaults.Beta };
+        var gamma = new Option<double>("--gamma") { Description = "Weight of L_Norm (gp only)", DefaultValueFactory = _ => defaults.Gamma };
+        var epochs = new Option<int>("--epochs") { Description = "At most this many epochs", DefaultValueFactory = _ => defaults.Epochs };
+        var batch = new Option<int>("--batch-size") { Description = "Forget samples per step", DefaultValueFactory = _ => defaults.BatchSize };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => defaults.LearningRate };
+        var output = new Option<string>("--output") { Description = "D: head or backbone", DefaultValueFactory = _ => defaults.Output };
+        var seed = new Option<long>("--seed") { Description = "Seed of the order and augmentations", DefaultValueFactory = _ => 0 };
+        var outFolder = new Option<string?>("--out", "-o") { Description = "Where to write unlearned.ckpt and unlearning.json (default RUN/unlearn-METHOD)" };
+        var command = new Command("unlearn", "Make a pretrained encoder forget its forget set (gradient penalty), with membership figures before and after")
+        {
+            run, forgetIds, dataDir, method, alpha, beta, gamma, epochs, batch, lr, output, seed, outFolder,
+        };
+        command.SetAction(parse =>
+        {
+            var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
+            var runFolder = parse.GetValue(run)!;
+            var pretrain = LetheJson.ReadFile<PretrainSettings>(Path.Combine(runFolder, ContrastiveTrainer.SettingsFile), "run settings");
+            var data = Datasets.Load(Datasets.Parse(pretrain.Dataset), parse.GetValue(dataDir));
+            var split = MembershipSplit.Load(Path.Combine(runFolder, ContrastiveTrainer.SplitFile), data);
+            if (parse.GetValue(forgetIds) is { } idsFile) split = split.WithForget(ForgetSet.Load(idsFile, split.TrainCount, split.Members), idsFile);
+            var settings = new UnlearningSettings
+            {
+                Method = parse.GetValue(method)!,
+                Alpha = parse.GetValue(alpha),
+                Beta = parse.GetValue(beta),
+                Gamma = parse.GetValue(gamma),
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batch),
+                LearningRate = parse.GetValue(lr),
+                Output = parse.GetValue(output)!,
+                Seed = parse.GetValue(seed),
+            };
+            settings.Validate();
+            var folder = parse.GetValue(outFolder) ?? Path.Combine(runFolder, $"unlearn-{settings.Method}");
+
+            var trainer = new ContrastiveTrainer(pretrain, data, split, runFolder, device);
+            var model = trainer.CreateModel();
+            var checkpoint = Path.Combine(runFolder, ContrastiveTrainer.FinalCheckpoint);
+            Checkpoint.Load(checkpoint, model, ContrastiveModels.Architecture(pretrain));
+            var augmentation = new ContrastiveAugmentation(pretrain.Augmentation);
+            MembershipMonitorResult Audit(IReadOnlyList<int> ids) => MembershipMonitor.Measure(
+                model, data.Train, ids, data.Test, split.NonMembers, augmentation, pretrain.MonitorViews, pretrain.Seed, device);
+
+            console.MarkupLineInterpolated($"Unlearning {split.Forget.Length} of {split.Members.Length} members of {Path.GetFullPath(checkpoint)} with {settings.Method} (alpha {settings.Alpha}, beta {settings.Beta}, gamma {settings.Gamma}, lr {settings.LearningRate}, D = {settings.Output})");
+            var before = new Figures(Audit(split.Forget), Audit(split.Retain), trainer.KnnAccuracy(model));
+            var unlearner = new Unlearner(model, settings, pretrain.Augmentation, device)
+            {
+                OnEpoch = e => console.WriteLine(
+                    $"epoch {e.Epoch}: total {e.Total:F4}  L_MEMtrain {e.Train:F4}  penalty {e.Penalty:F5}  norm {e.Norm:F4}  ({e.Seconds:F1} s)"),
+            };
+            var result = unlearner.Run(data.Train, split.Forget, split.ShadowNonMembers);
+            var after = new Figures(Audit(split.Forget), Audit(split.Retain), trainer.KnnAccuracy(model));
+
+            Directory.CreateDirectory(folder);
+            Checkpoint.Save(Path.Combine(folder, "unlearned.ckpt"), model, ContrastiveModels.Architecture(pretrain), pretrain.Epochs, settings.Seed, settings);
+            LetheJson.WriteFile(Path.Combine(folder, "unlearning.json"), new { settings, pretrainRun = Path.GetFullPath(runFolder), forget = split.Forget.Length, result, before, after });
+
+            var table = new Table().AddColumns("", "before", "after");
+            table.AddRow("forget vs non-members: AUC view similarity head / backbone",
+                $"{before.Forget.HeadSimilarityAuc:F3} / {before.Forget.BackboneSimilarityAuc:F3}", $"{after.Forget.HeadSimilarityAuc:F3} / {after.Forget.BackboneSimilarityAuc:F3}");
+            table.AddRow("forget vs non-members: AUC confidence head / backbone",
+                $"{before.Forget.HeadConfidenceAuc:F3} / {before.Forget.BackboneConfidenceAuc:F3}", $"{after.Forget.HeadConfidenceAuc:F3} / {after.Forget.BackboneConfidenceAuc:F3}");
+            table.AddRow("retain vs non-members: AUC view similarity head",
+                $"{before.Retain.HeadSimilarityAuc:F3}", $"{after.Retain.HeadSimilarityAuc:F3}");
+            table.AddRow("kNN accuracy", $"{before.KnnAccuracy:P1}", $"{after.KnnAccuracy:P1}");
+            console.Write(table);
+            console.MarkupLineInterpolated($"{(result.Diverged ? "[red]diverged[/]" : "done")}: {result.StopReason}; {result.Seconds:F1} s. Wrote {Path.GetFullPath(folder)}.");
+            return result.Diverged ? LetheCli.UserError : LetheCli.Ok;
+        });
+        return command;
+    }
+
+    sealed record Figures(MembershipMonitorResult Forget, MembershipMonitorResult Retain, double KnnAccuracy);
+}
