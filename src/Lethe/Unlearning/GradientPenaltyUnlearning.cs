@@ -32,10 +32,10 @@ public abstract class GradientPenaltyUnlearning(ContrastiveModel model, Unlearni
 
     protected (Tensor Loss, UnlearningTerms Terms) Combine(Tensor? train, Tensor? penalty, Tensor? norm)
     {
-        var total = zeros(1, device: Model.parameters().First().device).squeeze();
-        if (train is not null) total = total + Settings.Alpha * train;
-        if (penalty is not null) total = total + Settings.Beta * penalty;
-        if (norm is not null) total = total + Settings.Gamma * norm;
+        // Settings.Validate guarantees at least one term is on.
+        var weighted = new[] { (train, Settings.Alpha), (penalty, Settings.Beta), (norm, Settings.Gamma) }
+            .Where(t => t.Item1 is not null).Select(t => t.Item1! * t.Item2);
+        var total = weighted.Aggregate((a, b) => a + b);
         static double Value(Tensor? t) => t is null ? 0 : t.item<float>();
         return (total, new UnlearningTerms(total.item<float>(), Value(train), Value(penalty), Value(norm)));
     }
