@@ -27,6 +27,8 @@ public static class LetheCli
         root.Subcommands.Add(DataCommands.Build(console));
         root.Subcommands.Add(PretrainCommand.Build(console));
         root.Subcommands.Add(UnlearnCommand.Build(console));
+        root.Subcommands.Add(AuditCommand.Build(console));
+        root.Subcommands.Add(DemoCommand.Build(console));
         root.Subcommands.Add(DoctorCommand.Build(console));
         return root;
     }

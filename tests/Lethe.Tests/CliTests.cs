@@ -1,26 +1,11 @@
-using Lethe.Cli;
 using Lethe.Data;
-using Spectre.Console;
 
 namespace Lethe.Tests;
 
 [Collection(TorchThreads.Name)]
 public class CliTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(output),
-        });
-        console.Profile.Width = 200;
-        var code = LetheCli.Run(args, console, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void HelpListsTheDataCommands()

@@ -42,18 +42,28 @@ public static class PretrainCommand
         var seed = new Option<long?>("--seed") { Description = "Seed for the split, initialisation, order and augmentations" };
         var output = new Option<string?>("--out", "-o") { Description = "Run folder (default runs/pretrain-METHOD)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest checkpoint, with its saved settings" };
+        var retrainOf = new Option<string?>("--retrain-of") { Description = "Retrain-from-scratch reference: train RUN's recipe on RUN's retain set (members minus the forget set)" };
+        var shadowOf = new Option<string?>("--shadow-of") { Description = "Shadow encoder for attacks: train RUN's recipe on RUN's shadow members" };
         var force = new Option<bool>("--force") { Description = "Start afresh in a run folder that already holds a run, discarding it" };
         var command = new Command("pretrain", "Train a contrastive encoder (SimCLR, MoCo, BYOL) with progress, checkpoints and resume")
         {
             method, preset, config, dataset, dataDir, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
-            optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, output, resume, force,
+            optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, output, resume, force, retrainOf, shadowOf,
         };
         Option[] runShaping = [preset, config, dataset, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
             optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, force];
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
-            var folder = parse.GetValue(output) ?? Path.Combine("runs", $"pretrain-{parse.GetValue(method)}");
+            var reference = (parse.GetValue(retrainOf), parse.GetValue(shadowOf)) switch
+            {
+                ({ } r, null) => (Run: r, TrainOn: "retain"),
+                (null, { } r) => (Run: r, TrainOn: "shadow"),
+                (null, null) => ((string Run, string TrainOn)?)null,
+                _ => throw new LetheException("give --retrain-of or --shadow-of, not both"),
+            };
+            var folder = parse.GetValue(output) ?? (reference is { } re ? Path.Combine(re.Run, re.TrainOn == "retain" ? "retrain" : "shadow")
+                : Path.Combine("runs", $"pretrain-{parse.GetValue(method)}"));
             var resuming = parse.GetValue(resume);
             PretrainSettings settings;
             MembershipSplit? split = null;
@@ -65,6 +75,16 @@ public static class PretrainCommand
                 if (!File.Exists(Path.Combine(folder, ContrastiveTrainer.SettingsFile)))
                     throw new LetheException($"nothing to resume in {folder}: it has no {ContrastiveTrainer.SettingsFile}");
                 settings = LetheJson.ReadFile<PretrainSettings>(Path.Combine(folder, ContrastiveTrainer.SettingsFile), "run settings");
+            }
+            else if (reference is { } of)
+            {
+                // The reference must share the target's recipe and split; only --force and the output folder may be given.
+                var given = runShaping.Where(o => o != force).FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
+                if (given is not null)
+                    throw new LetheException($"a {of.TrainOn} reference reuses {of.Run}'s recipe and split; drop {given.Name}");
+                if (File.Exists(Path.Combine(folder, ContrastiveTrainer.SettingsFile)) && !parse.GetValue(force))
+                    throw new LetheException($"{folder} already holds a run: continue it with --resume, or pass --force to start afresh (its checkpoints are deleted)");
+                settings = LetheJson.ReadFile<PretrainSettings>(Path.Combine(of.Run, ContrastiveTrainer.SettingsFile), "run settings") with { TrainOn = of.TrainOn };
             }
             else
             {
@@ -78,6 +98,7 @@ public static class PretrainCommand
             settings.Validate();
             var data = Datasets.Load(Datasets.Parse(settings.Dataset), parse.GetValue(dataDir));
             if (resuming) split = MembershipSplit.Load(Path.Combine(folder, ContrastiveTrainer.SplitFile), data);
+            else if (reference is { } of) split = MembershipSplit.Load(Path.Combine(of.Run, ContrastiveTrainer.SplitFile), data);
             else if (parse.GetValue(splitFile) is { } splitPath) split = MembershipSplit.Load(splitPath, data);
             split ??= MembershipSplit.Create(
                 new SplitSettings { Members = settings.Members, NonMembers = settings.NonMembers, ForgetFraction = settings.ForgetFraction, Seed = settings.Seed },
@@ -95,7 +116,7 @@ public static class PretrainCommand
             try
             {
                 console.MarkupLineInterpolated(
-                    $"[bold]{settings.Method}[/] on {data.Name}: {split.Members.Length} members, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
+                    $"[bold]{settings.Method}[/] on {data.Name}: {(settings.TrainOn == "members" ? split.Members.Length : settings.TrainOn == "retain" ? split.Retain.Length : split.ShadowMembers.Length)} {settings.TrainOn}, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
                 var result = Train(console, settings, data, split, folder, device, resuming, cancel.Token);
                 Summarise(console, result, folder);
                 return result.Completed ? LetheCli.Ok : 130;
@@ -108,7 +129,7 @@ public static class PretrainCommand
         return command;
     }
 
-    static PretrainResult Train(IAnsiConsole console, PretrainSettings settings, Dataset data, MembershipSplit split, string folder,
+    internal static PretrainResult Train(IAnsiConsole console, PretrainSettings settings, Dataset data, MembershipSplit split, string folder,
         TorchSharp.torch.Device device, bool resume, CancellationToken cancel)
     {
         static string Describe(EpochMetrics m) => m.KnnAccuracy is null

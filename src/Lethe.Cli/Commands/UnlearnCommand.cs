@@ -35,11 +35,10 @@ public static class UnlearnCommand
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
-            var runFolder = parse.GetValue(run)!;
-            var pretrain = LetheJson.ReadFile<PretrainSettings>(Path.Combine(runFolder, ContrastiveTrainer.SettingsFile), "run settings");
-            var data = Datasets.Load(Datasets.Parse(pretrain.Dataset), parse.GetValue(dataDir));
-            var split = MembershipSplit.Load(Path.Combine(runFolder, ContrastiveTrainer.SplitFile), data);
-            if (parse.GetValue(forgetIds) is { } idsFile) split = split.WithForget(ForgetSet.Load(idsFile, split.TrainCount, split.Members), idsFile);
+            var target = PretrainRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
+            if (parse.GetValue(forgetIds) is { } idsFile)
+                target = target with { Split = target.Split.WithForget(ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
+            var (runFolder, pretrain, data, split) = (target.Folder, target.Settings, target.Data, target.Split);
             var settings = new UnlearningSettings
             {
                 Method = parse.GetValue(method)!,
@@ -56,9 +55,8 @@ public static class UnlearnCommand
             var folder = parse.GetValue(outFolder) ?? Path.Combine(runFolder, $"unlearn-{settings.Method}");
 
             var trainer = new ContrastiveTrainer(pretrain, data, split, runFolder, device);
-            var model = trainer.CreateModel();
-            var checkpoint = Path.Combine(runFolder, ContrastiveTrainer.FinalCheckpoint);
-            Checkpoint.Load(checkpoint, model, ContrastiveModels.Architecture(pretrain));
+            var checkpoint = target.FinalCheckpoint;
+            var model = target.LoadModel(device);
             var augmentation = new ContrastiveAugmentation(pretrain.Augmentation);
             MembershipMonitorResult Audit(IReadOnlyList<int> ids) => MembershipMonitor.Measure(
                 model, data.Train, ids, data.Test, split.NonMembers, augmentation, pretrain.MonitorViews, pretrain.Seed, device);

@@ -32,6 +32,9 @@ public sealed record EpochMetrics
     public MembershipMonitorResult? Membership { get; init; }
 }
 
+/// <summary>summary.json of a finished run: its last evaluation, linear probe and training time (evaluations included).</summary>
+public sealed record PretrainSummary(int Epoch, EpochMetrics? LastEvaluation, double? LinearProbeAccuracy, double TrainingSeconds);
+
 /// <summary>How a run ended.</summary>
 public sealed record PretrainResult(string Checkpoint, int Epoch, bool Completed, EpochMetrics? LastEvaluation, double? LinearProbeAccuracy);
 
@@ -46,6 +49,7 @@ public sealed class ContrastiveTrainer
     public const string SplitFile = "split.json";
     public const string MetricsFile = "metrics.jsonl";
     public const string FinalCheckpoint = "final.ckpt";
+    public const string SummaryFile = "summary.json";
 
     readonly PretrainSettings settings;
     readonly Dataset data;
@@ -56,14 +60,23 @@ public sealed class ContrastiveTrainer
     public ContrastiveTrainer(PretrainSettings settings, Dataset data, MembershipSplit split, string folder, Device device)
     {
         settings.Validate();
-        if (split.Members.Length < settings.BatchSize)
-            throw new LetheException($"batch size {settings.BatchSize} is larger than the {split.Members.Length} members");
         this.settings = settings;
         this.data = data;
         this.split = split;
+        TrainIds = settings.TrainOn switch
+        {
+            "retain" => split.Retain,
+            "shadow" => split.ShadowMembers,
+            _ => split.Members,
+        };
+        if (TrainIds.Count < settings.BatchSize)
+            throw new LetheException($"batch size {settings.BatchSize} is larger than the {TrainIds.Count} samples to train on ({settings.TrainOn})");
         this.folder = folder;
         this.device = device;
     }
+
+    /// <summary>The training-split ids the encoder trains on (see <see cref="PretrainSettings.TrainOn"/>).</summary>
+    public IReadOnlyList<int> TrainIds { get; }
 
     public Action<StepReport>? OnStep { get; init; }
 
@@ -124,7 +137,7 @@ public sealed class ContrastiveTrainer
         {
             // A fresh run: nothing of an earlier run in this folder may be resumed or read as this run's.
             if (Directory.Exists(Path.Combine(folder, "checkpoints"))) Directory.Delete(Path.Combine(folder, "checkpoints"), recursive: true);
-            foreach (var stale in new[] { MetricsFile, FinalCheckpoint, "summary.json" })
+            foreach (var stale in new[] { MetricsFile, FinalCheckpoint, SummaryFile })
             {
                 if (File.Exists(Path.Combine(folder, stale))) File.Delete(Path.Combine(folder, stale));
             }
@@ -133,7 +146,7 @@ public sealed class ContrastiveTrainer
         }
 
         var augmentation = new ContrastiveAugmentation(settings.Augmentation);
-        var stepsPerEpoch = split.Members.Length / settings.BatchSize; // the last partial batch is dropped
+        var stepsPerEpoch = TrainIds.Count / settings.BatchSize; // the last partial batch is dropped
         var totalSteps = (double)stepsPerEpoch * settings.Epochs;
         EpochMetrics? lastEvaluation = null;
         var epoch = startEpoch;
@@ -144,7 +157,7 @@ public sealed class ContrastiveTrainer
         while (epoch < settings.Epochs && !cancel.IsCancellationRequested)
         {
             var epochWatch = Stopwatch.StartNew();
-            var order = split.Members.ToArray();
+            var order = TrainIds.ToArray();
             Seeds.Random(settings.Seed, $"order/{epoch}").Shuffle(order);
             using var generator = new Generator((ulong)Seeds.Derive(settings.Seed, $"augment/{epoch}"));
             double lossSum = 0;
@@ -204,7 +217,7 @@ public sealed class ContrastiveTrainer
             probe = LinearProbeAccuracy(model);
             result = Path.Combine(folder, FinalCheckpoint);
             Checkpoint.Save(result, model, architecture, epoch, settings.Seed, settings, optimizer);
-            LetheJson.WriteFile(Path.Combine(folder, "summary.json"), new { epoch, lastEvaluation, linearProbeAccuracy = probe, trainingSeconds });
+            LetheJson.WriteFile(Path.Combine(folder, SummaryFile), new PretrainSummary(epoch, lastEvaluation, probe, trainingSeconds));
         }
         else
         {
@@ -215,18 +228,18 @@ public sealed class ContrastiveTrainer
 
     EpochMetrics Evaluate(ContrastiveModel model, EpochMetrics metrics)
     {
-        var monitorMembers = split.Members.Take(settings.MonitorSamples).ToArray();
+        var monitorMembers = TrainIds.Take(settings.MonitorSamples).ToArray();
         var monitorNonMembers = split.NonMembers.Take(settings.MonitorSamples).ToArray();
         var membership = MembershipMonitor.Measure(model, data.Train, monitorMembers, data.Test, monitorNonMembers,
             new ContrastiveAugmentation(settings.Augmentation), settings.MonitorViews, settings.Seed, device);
         return metrics with { KnnAccuracy = KnnAccuracy(model), Membership = membership };
     }
 
-    /// <summary>kNN accuracy on the whole test split, with the members' features as the bank.</summary>
+    /// <summary>kNN accuracy on the whole test split, with the training samples' features as the bank.</summary>
     public double KnnAccuracy(ContrastiveModel model)
     {
         using var scope = NewDisposeScope();
-        var (bank, bankLabels) = FeaturesOf(model, data.Train, split.Members);
+        var (bank, bankLabels) = FeaturesOf(model, data.Train, TrainIds);
         var (queries, queryLabels) = FeaturesOf(model, data.Test, Enumerable.Range(0, data.Test.Count).ToArray());
         return KnnClassifier.Accuracy(bank, bankLabels, queries, queryLabels, data.Train.ClassCount, settings.KnnK, settings.KnnTemperature);
     }
@@ -234,35 +247,14 @@ public sealed class ContrastiveTrainer
     double LinearProbeAccuracy(ContrastiveModel model)
     {
         using var scope = NewDisposeScope();
-        var (train, trainLabels) = FeaturesOf(model, data.Train, split.Members);
+        var (train, trainLabels) = FeaturesOf(model, data.Train, TrainIds);
         var (test, testLabels) = FeaturesOf(model, data.Test, Enumerable.Range(0, data.Test.Count).ToArray());
         return LinearProbe.Accuracy(train, trainLabels, test, testLabels, data.Train.ClassCount, settings.LinearProbeEpochs, seed: settings.Seed);
     }
 
     /// <summary>Backbone features of the images at <paramref name="ids"/>, in eval mode, with their labels.</summary>
-    public (Tensor Features, long[] Labels) FeaturesOf(ContrastiveModel model, ImageSet images, IReadOnlyList<int> ids, int chunk = 256)
-    {
-        var wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            var parts = new List<Tensor>();
-            for (var start = 0; start < ids.Count; start += chunk)
-            {
-                var batch = ids.Skip(start).Take(chunk).ToArray();
-                using var batchImages = images.Batch(batch, device);
-                parts.Add(model.Features(batchImages));
-            }
-            var features = cat(parts, 0);
-            foreach (var p in parts) p.Dispose();
-            return (features, ids.Select(i => (long)images.Labels[i]).ToArray());
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
-    }
+    public (Tensor Features, long[] Labels) FeaturesOf(ContrastiveModel model, ImageSet images, IReadOnlyList<int> ids) =>
+        BackboneFeatures.Of(model, images, ids, device);
 
     void AppendMetrics(EpochMetrics metrics)
     {

@@ -11,6 +11,12 @@ public sealed record PretrainSettings
 
     public string Dataset { get; init; } = Datasets.DefaultName;
 
+    /// <summary>
+    /// Which part of the split the encoder trains on: members (the target model), retain (the retrain-from-scratch
+    /// reference: members minus the forget set, same recipe) or shadow (a shadow encoder for attacks, on the shadow members).
+    /// </summary>
+    public string TrainOn { get; init; } = "members";
+
     /// <summary>Members and non-members drawn when no split manifest is given (the forget fraction is kept for later unlearning).</summary>
     public int Members { get; init; } = 128;
 
@@ -73,6 +79,7 @@ public sealed record PretrainSettings
     public void Validate()
     {
         if (Method is not ("simclr" or "moco" or "byol")) throw new LetheException($"unknown method '{Method}': use simclr, moco or byol");
+        if (TrainOn is not ("members" or "retain" or "shadow")) throw new LetheException($"unknown training set '{TrainOn}': use members, retain or shadow");
         if (Optimizer is not ("adam" or "sgd")) throw new LetheException($"unknown optimizer '{Optimizer}': use adam or sgd");
         if (Schedule is not ("constant" or "cosine")) throw new LetheException($"unknown schedule '{Schedule}': use constant or cosine");
         if (Epochs < 1) throw new LetheException($"epochs must be at least 1, not {Epochs}");

@@ -21,7 +21,8 @@ public sealed record UnlearningSettings
 
     public int BatchSize { get; init; } = 64;
 
-    public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Adam step size; 2e-3 is what the sweep in docs/gradient-penalty.md found on the overfit preset.</summary>
+    public double LearningRate { get; init; } = 2e-3;
 
     /// <summary>Which output is D: head (backbone then projection head, the default) or backbone.</summary>
     public string Output { get; init; } = "head";

@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Lethe.Contrastive;
+using Lethe.Data;
+using Lethe.Experiments;
+using Lethe.Reports;
+using Lethe.Runtime;
+using Lethe.Storage;
+using Spectre.Console;
+
+namespace Lethe.Cli.Commands;
+
+/// <summary>`lethe demo`: pretrain, audit, unlearn, audit, retrain, audit, and a Markdown and HTML report.</summary>
+public static class DemoCommand
+{
+    public static Command Build(IAnsiConsole console)
+    {
+        var output = new Option<string>("--out", "-o") { Description = "Demo folder: runs, audits and the report", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
+        var method = new Option<string>("--method", "-m") { Description = "Contrastive method: moco, simclr or byol", DefaultValueFactory = _ => "moco" };
+        var seed = new Option<long>("--seed") { Description = "Seed of the split, training, unlearning and audits", DefaultValueFactory = _ => 0 };
+        var preset = new Option<string>("--preset") { Description = "Pretraining recipe (tiny is for tests)", DefaultValueFactory = _ => "overfit", Hidden = true };
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("demo", "The end-to-end demo on Fashion-MNIST: pretrain a MoCo encoder, forget 20% of its members, compare with retraining, write a report")
+        {
+            output, method, seed, preset, dataDir,
+        };
+        command.SetAction(parse =>
+        {
+            var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
+            var folder = parse.GetValue(output)!;
+            var s = parse.GetValue(seed);
+            var settings = new DemoSettings
+            {
+                Method = parse.GetValue(method)!,
+                Preset = parse.GetValue(preset)!,
+                Seed = s,
+                Unlearning = new() { Seed = s },
+                Audit = new() { Seed = s },
+            };
+            if (!PretrainPresets.Names.Contains(settings.Preset)) throw new LetheException($"unknown preset '{settings.Preset}': use {string.Join(", ", PretrainPresets.Names)}");
+            settings.Recipe().Validate();
+            var recipe = settings.Recipe();
+            var data = Datasets.Load(Datasets.Parse(recipe.Dataset), parse.GetValue(dataDir));
+            Directory.CreateDirectory(folder);
+            LetheJson.WriteFile(Path.Combine(folder, "demo-settings.json"), new { settings, recipe });
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (cancel.IsCancellationRequested) return;
+                e.Cancel = true;
+                cancel.Cancel();
+                console.MarkupLine("[yellow]Stopping after this epoch's checkpoint; run the demo again to continue (Ctrl-C again to abort)...[/]");
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var stages = new[] { "pretrain", "audit original", "unlearn", "audit unlearned", "retrain", "audit retrained" };
+                var watch = Stopwatch.StartNew();
+                var pipeline = new DemoPipeline(settings, data, folder, device)
+                {
+                    Train = (r, split, runFolder, resume, token) =>
+                    {
+                        if (resume) console.MarkupLineInterpolated($"[grey]resuming {runFolder} from its newest checkpoint[/]");
+                        return PretrainCommand.Train(console, r, data, split, runFolder, device, resume, token);
+                    },
+                    OnStage = stage => console.MarkupLineInterpolated(
+                        $"[bold][[{Array.IndexOf(stages, stage) + 1}/{stages.Length + 1}]] {stage}[/] [grey](demo time {watch.Elapsed:mm\\:ss})[/]"),
+                    OnUnlearningEpoch = e => console.WriteLine(
+                        $"  epoch {e.Epoch}: L_MEMtrain {e.Train:F4}  penalty {e.Penalty:F5}  ({e.Seconds:F1} s)"),
+                };
+                var result = pipeline.Run(cancel.Token);
+                console.MarkupLineInterpolated($"[bold][[{stages.Length + 1}/{stages.Length + 1}]] report[/] [grey](demo time {watch.Elapsed:mm\\:ss})[/]");
+                foreach (var audit in new[] { result.Before, result.After, result.Retrained })
+                {
+                    var auditFolder = Path.Combine(folder, "audits");
+                    LetheJson.WriteFile(Path.Combine(auditFolder, $"{audit.Report.Model}.json"), audit.Report);
+                    AtomicFile.WriteAllText(Path.Combine(auditFolder, $"{audit.Report.Model}.md"), AuditMarkdown.Render(audit.Report));
+                }
+                var files = DemoReport.Write(result, folder);
+                LetheJson.WriteFile(Path.Combine(folder, "demo.json"), new { result.Targets, allTargetsMet = result.Targets.AllMet, result.Timings, unlearning = result.Unlearning });
+                Show(console, result);
+                console.MarkupLineInterpolated($"Report: {Path.GetFullPath(files.Markdown)} and {Path.GetFullPath(files.Html)} ({watch.Elapsed:mm\\:ss} in all).");
+                return LetheCli.Ok;
+            }
+            catch (DemoStoppedException stopped)
+            {
+                console.MarkupLineInterpolated($"[yellow]{stopped.Message}[/]");
+                return 130;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+
+    static void Show(IAnsiConsole console, DemoResult r)
+    {
+        var b = r.Before.Report;
+        var a = r.After.Report;
+        var t = r.Retrained.Report;
+        var table = new Table().Title("forget set: EncoderMI on the head").AddColumns("", "before", "after unlearning", "retrained");
+        table.AddRow("kNN accuracy", MarkdownTable.Percent(b.KnnAccuracy), MarkdownTable.Percent(a.KnnAccuracy), MarkdownTable.Percent(t.KnnAccuracy));
+        table.AddRow("MIA AUC", MarkdownTable.Number(b.Head.ForgetEncoderMi.Threshold.Auc), MarkdownTable.Number(a.Head.ForgetEncoderMi.Threshold.Auc), MarkdownTable.Number(t.Head.ForgetEncoderMi.Threshold.Auc));
+        table.AddRow("MIA accuracy", MarkdownTable.Percent(b.Head.ForgetEncoderMi.Threshold.Accuracy), MarkdownTable.Percent(a.Head.ForgetEncoderMi.Threshold.Accuracy), MarkdownTable.Percent(t.Head.ForgetEncoderMi.Threshold.Accuracy));
+        table.AddRow("MIA AUC, retained members", MarkdownTable.Number(b.Head.RetainEncoderMi.Threshold.Auc), MarkdownTable.Number(a.Head.RetainEncoderMi.Threshold.Auc), MarkdownTable.Number(t.Head.RetainEncoderMi.Threshold.Auc));
+        console.Write(table);
+        console.MarkupLine(r.Targets.AllMet ? "[green]All targets met.[/]" : "[yellow]Some targets were not met; the report's Targets table says which.[/]");
+    }
+}

@@ -1,0 +1,64 @@
+using System.Text;
+using Lethe.Audits;
+using static Lethe.Reports.MarkdownTable;
+
+namespace Lethe.Reports;
+
+/// <summary>Renders an encoder audit as Markdown (what `lethe audit` writes as audit.md).</summary>
+public static class AuditMarkdown
+{
+    public static string Render(EncoderAuditReport report)
+    {
+        var text = new StringBuilder();
+        text.Append($"# Audit of {report.Model}\n\n");
+        text.Append($"Attacks fitted on {(report.Attacker == "shadow" ? "a shadow encoder's" : "a calibration part of the target's")} known members ({report.CalibrationMembers}) and non-members ({report.CalibrationNonMembers}); ")
+            .Append($"scored on {report.Forget} forgotten and {report.Retain} retained members against {report.NonMembers} non-members, ")
+            .Append($"{report.Settings.Views} views per image. Accuracy and precision are at equal priors (docs/membership-metrics.md).\n\n");
+        text.Append("## Forget set vs non-members\n\n").Append(AttackTable(report, forget: true)).Append('\n');
+        text.Append("## Retained members vs non-members\n\n").Append(AttackTable(report, forget: false)).Append('\n');
+        text.Append("## Per-sample diagnostics (means)\n\n").Append(DiagnosticsTable(report)).Append('\n');
+        text.Append("## Utility\n\n");
+        text.Append($"- kNN accuracy (k-nearest retained members, whole test split): {Percent(report.KnnAccuracy)}\n");
+        if (report.LinearProbeAccuracy is { } probe) text.Append($"- linear-probe accuracy (trained on retained members): {Percent(probe)}\n");
+        text.Append($"\nThe audit took {report.Seconds:F1} s.\n");
+        return text.ToString();
+    }
+
+    /// <summary>Every attack on both outputs, one row each.</summary>
+    public static MarkdownTable AttackTable(EncoderAuditReport report, bool forget)
+    {
+        var table = new MarkdownTable("output", "attack", "AUC", "accuracy", "precision", "recall", "TPR at 1% FPR", "TPR at 0.1% FPR");
+        foreach (var output in new[] { report.Head, report.Backbone })
+        {
+            foreach (var (attack, metrics) in Attacks(output, forget))
+            {
+                table.Add(output.Output, attack, Number(metrics.Auc), Percent(metrics.Accuracy), Percent(metrics.Precision), Percent(metrics.Recall),
+                    Percent(metrics.TprAt1PercentFpr), Percent(metrics.TprAt01PercentFpr));
+            }
+        }
+        return table;
+    }
+
+    public static IEnumerable<(string Attack, AttackMetrics Metrics)> Attacks(OutputAudit output, bool forget)
+    {
+        var encoderMi = forget ? output.ForgetEncoderMi : output.RetainEncoderMi;
+        var supervised = forget ? output.ForgetSupervised : output.RetainSupervised;
+        yield return ("EncoderMI threshold", encoderMi.Threshold);
+        yield return ("EncoderMI vector", encoderMi.Vector);
+        yield return ("confidence threshold", supervised.Confidence);
+        yield return ("entropy threshold", supervised.Entropy);
+        yield return ("loss threshold", supervised.Loss);
+        yield return ("model-based (top-k)", supervised.Model);
+    }
+
+    public static MarkdownTable DiagnosticsTable(EncoderAuditReport report)
+    {
+        var table = new MarkdownTable("output", "group", "samples", "top-1 prob.", "top-3 prob.", "entropy", "loss", "cosine similarity");
+        foreach (var output in new[] { report.Head, report.Backbone })
+        {
+            foreach (var g in output.Diagnostics)
+                table.Add(output.Output, g.Group, g.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Number(g.Top1, 4), Number(g.Top3, 4), Number(g.Entropy), Number(g.Loss), Number(g.Similarity, 4));
+        }
+        return table;
+    }
+}
