@@ -58,7 +58,7 @@ public static class DemoReport
         var text = new StringBuilder();
         text.Append($"# {Title(r)}\n\n");
         text.Append($"The encoder ({r.Recipe.Encoder.Architecture}, width {r.Recipe.Encoder.Width}) was pretrained with the `{r.Settings.Preset}` recipe on {r.Members} members ")
-            .Append($"({r.Recipe.Epochs} epochs, seed {r.Recipe.Seed}); {r.Forget} of them ({r.Recipe.ForgetFraction:P0}) were then forgotten with the paper's optimized variant ")
+            .Append($"({r.Recipe.Epochs} epochs, seed {r.Recipe.Seed}); {r.Forget} of them ({Num(r.Recipe.ForgetFraction * 100, 0)}%) were then forgotten with the paper's optimized variant ")
             .Append($"(MemGP: alpha {Num(r.Settings.Unlearning.Alpha)}, beta {Num(r.Settings.Unlearning.Beta)}, lr {Num(r.Settings.Unlearning.LearningRate)}, at most {r.Settings.Unlearning.Epochs} epochs; ")
             .Append($"it stopped after {r.Unlearning.Epochs.Count}: {r.Unlearning.StopReason}). ")
             .Append($"The retrained reference is the same recipe trained from scratch on the {before.Retain + before.CalibrationMembers} retained members only: the model unlearning should imitate.\n\n");
@@ -120,7 +120,7 @@ public static class DemoReport
         foreach (var (name, caption, _) in figures) text.Append($"![{caption}]({image(name)})\n\n*{caption}*\n\n");
 
         text.Append("## Time\n\n");
-        var time = new MarkdownTable("stage", "seconds", "");
+        var time = new MarkdownTable("stage", "seconds", "note");
         foreach (var stage in r.Timings) time.Add(stage.Stage, Num(stage.Seconds, 1), stage.Cached ? "reused from an earlier run (time it took then)" : "");
         text.Append(time).Append('\n');
         var unlearn = r.Seconds("unlearn");
@@ -147,9 +147,9 @@ public static class DemoReport
         var range = (similarities.Min(), similarities.Max());
         var histograms = Plots.Grid([.. audits.Select((a, i) => Plots.Histogram(
             $"{Models[i]}: cosine similarity of views", "mean pairwise cosine similarity (head)",
-            [Series.Values("forget", a.Forget.Head.Similarity), Series.Values("non-members", a.NonMembers.Head.Similarity), Series.Values("retain", a.Retain.Head.Similarity)],
+            [Series.Values("forget", a.Forget.Head.Similarity), Series.Values("retain", a.Retain.Head.Similarity), Series.Values("non-members", a.NonMembers.Head.Similarity)],
             range: range))], 3);
-        var roc = Plots.Roc("EncoderMI threshold attack, forget set vs non-members",
+        var roc = Plots.Roc("EncoderMI threshold attack, forget set",
             [.. audits.Select((a, i) => ($"{Models[i]} (AUC {Number(a.Report.Head.ForgetEncoderMi.Threshold.Auc)})", a.Report.Head.ForgetEncoderMi.Threshold.Roc))]);
 
         var space = new List<byte[]>();

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Lethe.Reports;
 
-/// <summary>A GitHub-flavoured Markdown table; numbers are right-aligned.</summary>
+/// <summary>A GitHub-flavoured Markdown table; columns whose cells all start with a number are right-aligned.</summary>
 public sealed class MarkdownTable(params string[] headers)
 {
     readonly List<string[]> rows = [];
@@ -19,10 +19,12 @@ public sealed class MarkdownTable(params string[] headers)
     {
         var text = new StringBuilder();
         text.Append("| ").AppendJoin(" | ", headers.Select(Escape)).Append(" |\n");
-        text.Append('|').AppendJoin('|', headers.Select((_, i) => i == 0 ? " --- " : " ---: ")).Append("|\n");
+        text.Append('|').AppendJoin('|', headers.Select((_, i) => Numeric(i) ? " ---: " : " --- ")).Append("|\n");
         foreach (var row in rows) text.Append("| ").AppendJoin(" | ", row.Select(Escape)).Append(" |\n");
         return text.ToString();
     }
+
+    bool Numeric(int column) => rows.Count > 0 && rows.All(r => r[column].Length > 0 && (char.IsAsciiDigit(r[column][0]) || (r[column][0] == '-' && r[column].Length > 1)));
 
     static string Escape(string cell) => cell.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 

@@ -65,7 +65,7 @@ public static class Plots
             line.LineWidth = 2;
             line.LegendText = $"{groups[g].Label} (n={groups[g].Xs.Count})";
         }
-        return Render(plot, title, xLabel, "density");
+        return Render(plot, title, xLabel, "density", Alignment.UpperLeft);
     }
 
     /// <summary>ROC curves with the chance diagonal, on linear axes.</summary>
@@ -100,12 +100,12 @@ public static class Plots
         return Render(plot, title, xLabel, yLabel);
     }
 
-    static byte[] Render(Plot plot, string title, string xLabel, string yLabel)
+    static byte[] Render(Plot plot, string title, string xLabel, string yLabel, Alignment legend = Alignment.LowerRight)
     {
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        plot.ShowLegend();
+        plot.ShowLegend(legend);
         return plot.GetImageBytes(PanelWidth, PanelHeight, ImageFormat.Png);
     }
 
