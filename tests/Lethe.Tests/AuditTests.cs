@@ -61,7 +61,8 @@ public class AuditTests
         var nonMembers = Enumerable.Range(0, 20).Select(i => new[] { -1.0 - i * 0.01, 0.0 }).ToArray();
         var classifier = AttackClassifier.Fit(members, nonMembers, seed: 0);
         var scores = classifier.Score([[2.0, 0.0], [-2.0, 0.0]]);
-        Assert.True(scores[0] > 0.9 && scores[1] < 0.1, string.Join(", ", scores));
+        // Log-odds: confidently member, confidently not.
+        Assert.True(scores[0] > 2 && scores[1] < -2, string.Join(", ", scores));
         Assert.Throws<ArgumentException>(() => classifier.Score([[1.0]]));
     }
 
@@ -164,17 +165,23 @@ public class AuditTests
         Assert.Equal(split.NonMembers.Length, report.NonMembers + report.CalibrationNonMembers);
         foreach (var output in new[] { report.Head, report.Backbone })
         {
-            Assert.InRange(output.ForgetEncoderMi.Threshold.Auc, 0, 1);
+            // The threshold attack's AUC is the AUC of the mean view similarity, whatever the calibration.
+            var signals = calibrated.Output(output.Output);
+            Assert.Equal(RocAuc.Compute(signals.Forget.Similarity, signals.NonMembers.Similarity), output.ForgetEncoderMi.Threshold.Auc, 12);
+            Assert.Equal(report.NonMembers, output.ForgetEncoderMi.Threshold.NonMembers);
             Assert.Equal(report.Forget, output.ForgetEncoderMi.Vector.Members);
             Assert.Equal(report.Retain, output.RetainSupervised.Model.Members);
             Assert.Equal(["forget", "retain", "non-members"], output.Diagnostics.Select(d => d.Group));
         }
-        Assert.InRange(report.KnnAccuracy, 0, 1);
-        Assert.NotNull(report.LinearProbeAccuracy);
+        var (knn, probe) = EncoderAudit.Utility(model, data, split.Retain, recipe, settings, CPU);
+        Assert.Equal(knn, report.KnnAccuracy);
+        Assert.Equal(probe, report.LinearProbeAccuracy);
         Assert.Equal(report.Forget, calibrated.Forget.Ids.Length);
 
-        var shadowModel = new ContrastiveTrainer(recipe, data, split, dir.File("shadow"), CPU).CreateModel();
+        // A shadow with other weights: its fitted thresholds differ, but the threshold attack's AUC on the target does not.
+        var shadowModel = new ContrastiveTrainer(recipe with { Seed = 99 }, data, split, dir.File("shadow"), CPU).CreateModel();
         var shadowed = EncoderAudit.Run("tiny", model, data, split, recipe, settings with { LinearProbe = false }, CPU, shadowModel).Report;
+        Assert.NotEqual(report.Head.ForgetEncoderMi.Threshold.Threshold, shadowed.Head.ForgetEncoderMi.Threshold.Threshold);
         Assert.Equal("shadow", shadowed.Attacker);
         Assert.Equal(split.ShadowMembers.Length, shadowed.CalibrationMembers);
         Assert.Equal(split.Retain.Length, shadowed.Retain);

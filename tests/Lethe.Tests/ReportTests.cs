@@ -42,9 +42,9 @@ public class ReportTests
                 .MinBy(j => Math.Pow(embedding[i][0] - embedding[j][0], 2) + Math.Pow(embedding[i][1] - embedding[j][1], 2));
             Assert.True(i / 15 == nearest / 15, $"point {i} at ({embedding[i][0]:F2}, {embedding[i][1]:F2}) is nearest {nearest} at ({embedding[nearest][0]:F2}, {embedding[nearest][1]:F2}); all: " + string.Join(" ", embedding.Select(e => $"({e[0]:F1},{e[1]:F1})")));
         }
-        var random = new Random(4);
-        var scattered = points.Select(_ => new[] { random.NextDouble(), random.NextDouble() }).ToArray();
-        Assert.True(Tsne.Divergence(points, embedding, 10) < Tsne.Divergence(points, scattered, 10) / 2);
+        // The optimiser does the work: the divergence falls far below that of its (PCA) start.
+        var start = Tsne.Embed(points, settings with { Iterations = 0 });
+        Assert.True(Tsne.Divergence(points, embedding, 10) < Tsne.Divergence(points, start, 10) / 2);
         Assert.Equal(embedding, Tsne.Embed(points, settings));
     }
 

@@ -47,9 +47,13 @@ public static class AuditCommand
             ContrastiveModel? shadowModel = null;
             if (parse.GetValue(shadow) is { } shadowFolder)
             {
+                if (parse.GetResult(calibration) is { Implicit: false })
+                    throw new LetheException("--calibration sets aside target data for a calibration attacker; with --shadow the attacks are fitted on the shadow encoder: drop one");
                 var shadowRun = PretrainRun.Open(shadowFolder, data: target.Data);
-                if (shadowRun.Settings.TrainOn != "shadow" || !shadowRun.Split.ShadowMembers.SequenceEqual(target.Split.ShadowMembers))
-                    throw new LetheException($"{shadowFolder} is not a shadow run of this split: train one with lethe pretrain --shadow-of {target.Folder}");
+                var sameRecipe = LetheJson.Serialize(shadowRun.Settings with { TrainOn = "members", Seed = 0 }) == LetheJson.Serialize(target.Settings with { TrainOn = "members", Seed = 0 });
+                if (shadowRun.Settings.TrainOn != "shadow" || !sameRecipe
+                    || !shadowRun.Split.ShadowMembers.SequenceEqual(target.Split.ShadowMembers) || !shadowRun.Split.ShadowNonMembers.SequenceEqual(target.Split.ShadowNonMembers))
+                    throw new LetheException($"{shadowFolder} is not a shadow run of this run's recipe and split: train one with lethe pretrain --shadow-of {target.Folder}");
                 shadowModel = shadowRun.LoadModel(device);
             }
             var folder = parse.GetValue(outFolder) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "audit");

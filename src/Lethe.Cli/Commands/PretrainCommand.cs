@@ -79,12 +79,15 @@ public static class PretrainCommand
             else if (reference is { } of)
             {
                 // The reference must share the target's recipe and split; only --force and the output folder may be given.
-                var given = runShaping.Where(o => o != force).FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
+                var given = runShaping.Where(o => o != force).Append(method).FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
                 if (given is not null)
                     throw new LetheException($"a {of.TrainOn} reference reuses {of.Run}'s recipe and split; drop {given.Name}");
                 if (File.Exists(Path.Combine(folder, ContrastiveTrainer.SettingsFile)) && !parse.GetValue(force))
                     throw new LetheException($"{folder} already holds a run: continue it with --resume, or pass --force to start afresh (its checkpoints are deleted)");
-                settings = LetheJson.ReadFile<PretrainSettings>(Path.Combine(of.Run, ContrastiveTrainer.SettingsFile), "run settings") with { TrainOn = of.TrainOn };
+                var target = LetheJson.ReadFile<PretrainSettings>(Path.Combine(of.Run, ContrastiveTrainer.SettingsFile), "run settings");
+                // A retrain shares the target's seed (it is the model unlearning should imitate); a shadow encoder draws
+                // its own initialisation, order and augmentations, which EncoderMI's attacker cannot copy from the target.
+                settings = target with { TrainOn = of.TrainOn, Seed = of.TrainOn == "shadow" ? Seeds.Derive(target.Seed, "shadow") : target.Seed };
             }
             else
             {

@@ -53,14 +53,16 @@ public sealed class AttackClassifier
         return classifier;
     }
 
-    /// <summary>Membership probability of each feature vector.</summary>
+    /// <summary>
+    /// Membership log-odds of each feature vector (0 is the even-odds threshold). Log-odds rather than
+    /// probabilities, because a float sigmoid saturates at 1 and would turn confident members into ties.
+    /// </summary>
     public double[] Score(IReadOnlyList<double[]> features)
     {
         if (features.Count == 0) return [];
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var probabilities = sigmoid(network.forward(Standardise(features)).squeeze(1));
-        return probabilities.to(ScalarType.Float64).data<double>().ToArray();
+        return network.forward(Standardise(features)).squeeze(1).to(ScalarType.Float64).data<double>().ToArray();
     }
 
     Tensor Standardise(IReadOnlyList<double[]> features)

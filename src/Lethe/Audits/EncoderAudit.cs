@@ -109,7 +109,12 @@ public sealed record EncoderAuditReport(
 }
 
 /// <summary>An audit's report and the per-sample signals behind it (for plots).</summary>
-public sealed record EncoderAuditResult(EncoderAuditReport Report, EncoderSignals Forget, EncoderSignals Retain, EncoderSignals NonMembers);
+public sealed record EncoderAuditResult(EncoderAuditReport Report, EncoderSignals Forget, EncoderSignals Retain, EncoderSignals NonMembers)
+{
+    /// <summary>The scored groups' signals on one output (head or backbone).</summary>
+    public (OutputSignals Forget, OutputSignals Retain, OutputSignals NonMembers) Output(string name) =>
+        (Forget.Output(name), Retain.Output(name), NonMembers.Output(name));
+}
 
 /// <summary>
 /// Audits one encoder: EncoderMI (threshold and vector) and the supervised attacks on the backbone and the projection

@@ -18,6 +18,6 @@ public static class EncoderMembershipAttack
         var vector = AttackClassifier.Fit(knownMembers.SortedSimilarities, knownNonMembers.SortedSimilarities, seed);
         return new EncoderAttackResult(
             MembershipMetrics.Evaluate(members.Similarity, nonMembers.Similarity, threshold),
-            MembershipMetrics.Evaluate(vector.Score(members.SortedSimilarities), vector.Score(nonMembers.SortedSimilarities), 0.5));
+            MembershipMetrics.Evaluate(vector.Score(members.SortedSimilarities), vector.Score(nonMembers.SortedSimilarities), 0));
     }
 }

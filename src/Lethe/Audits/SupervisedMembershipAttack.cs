@@ -25,6 +25,6 @@ public static class SupervisedMembershipAttack
             Threshold(p => p.Top1),
             Threshold(p => [.. p.Entropy.Select(e => -e)]),
             Threshold(p => [.. p.Loss.Select(l => -l)]),
-            MembershipMetrics.Evaluate(model.Score(members.TopProbabilities), model.Score(nonMembers.TopProbabilities), 0.5));
+            MembershipMetrics.Evaluate(model.Score(members.TopProbabilities), model.Score(nonMembers.TopProbabilities), 0));
     }
 }

@@ -27,8 +27,12 @@ public sealed record DemoSettings
     public PretrainSettings Recipe() => PretrainPresets.Get(Preset, Method) with { Seed = Seed };
 }
 
-/// <summary>Wall-clock time of one stage; a cached stage reports the time it took when it ran.</summary>
-public sealed record StageTiming(string Stage, double Seconds, bool Cached);
+/// <summary>
+/// Wall-clock time of one stage; a cached stage reports the time it took when it ran. For training stages
+/// <see cref="Seconds"/> counts the training steps only and <see cref="WithEvaluations"/> adds the periodic kNN and
+/// membership evaluations, so that the retrain/unlearn ratio compares training with training.
+/// </summary>
+public sealed record StageTiming(string Stage, double Seconds, bool Cached, double? WithEvaluations = null);
 
 /// <summary>The targets issue 4 sets for the demo, checked on the head's EncoderMI threshold attack.</summary>
 public sealed record DemoTargets(double AucBefore, double ForgetAucAfter, double ForgetAucRetrained, double KnnBefore, double KnnAfter)
@@ -122,6 +126,7 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
         var unlearner = new Unlearner(model, settings.Unlearning, recipe.Augmentation, device) { OnEpoch = OnUnlearningEpoch };
         var unlearning = unlearner.Run(data.Train, split.Forget, split.ShadowNonMembers, cancel);
         if (unlearning.Diverged) throw new LetheException($"unlearning diverged: {unlearning.StopReason}");
+        if (cancel.IsCancellationRequested) throw new DemoStoppedException("stopped during unlearning; run the demo again (the training runs are kept)");
         timings.Add(new StageTiming("unlearn", unlearning.Seconds, false));
         var unlearnFolder = Path.Combine(folder, UnlearnFolder);
         Directory.CreateDirectory(unlearnFolder);
@@ -129,6 +134,7 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
         LetheJson.WriteFile(Path.Combine(unlearnFolder, "unlearning.json"), new { settings = settings.Unlearning, forget = split.Forget.Length, result = unlearning });
         var after = Audit("audit unlearned", "unlearned", model);
         model.Dispose();
+        if (cancel.IsCancellationRequested) throw new DemoStoppedException("stopped before retraining; run the demo again to continue");
 
         var retrainFolder = Path.Combine(folder, RetrainFolder);
         OnStage?.Invoke("retrain");
@@ -145,16 +151,19 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
         var same = SameRun(runFolder, recipe, split);
         var summaryPath = Path.Combine(runFolder, ContrastiveTrainer.SummaryFile);
         if (same && File.Exists(Path.Combine(runFolder, ContrastiveTrainer.FinalCheckpoint)) && File.Exists(summaryPath))
-        {
-            var summary = LetheJson.ReadFile<PretrainSummary>(summaryPath, "run summary");
-            return new StageTiming(stage, summary.TrainingSeconds, true);
-        }
+            return Timing(stage, runFolder, summaryPath, cached: true);
         var resume = same && ContrastiveTrainer.LatestCheckpoint(runFolder) is not null && !File.Exists(Path.Combine(runFolder, ContrastiveTrainer.FinalCheckpoint));
         var result = Train(recipe, split, runFolder, resume, cancel);
         if (!result.Completed)
             throw new DemoStoppedException($"stopped during {stage} at epoch {result.Epoch}; run the demo again to continue from {Path.GetFullPath(result.Checkpoint)}");
-        var finished = LetheJson.ReadFile<PretrainSummary>(summaryPath, "run summary");
-        return new StageTiming(stage, finished.TrainingSeconds, false);
+        return Timing(stage, runFolder, summaryPath, cached: false);
+    }
+
+    static StageTiming Timing(string stage, string runFolder, string summaryPath, bool cached)
+    {
+        var summary = LetheJson.ReadFile<PretrainSummary>(summaryPath, "run summary");
+        var steps = ContrastiveTrainer.ReadMetrics(runFolder).Sum(m => m.Seconds); // each epoch's steps, evaluations excluded
+        return new StageTiming(stage, steps, cached, summary.TrainingSeconds);
     }
 
     static bool SameRun(string runFolder, PretrainSettings recipe, MembershipSplit split)

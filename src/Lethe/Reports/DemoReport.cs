@@ -90,7 +90,9 @@ public static class DemoReport
             .Add("TPR at 0.1% FPR", Percent(forgetBefore.TprAt01PercentFpr), Percent(forgetAfter.TprAt01PercentFpr), Percent(forgetRetrained.TprAt01PercentFpr))
             .Add("MIA AUC on retained members", Number(before.Head.RetainEncoderMi.Threshold.Auc), Number(after.Head.RetainEncoderMi.Threshold.Auc), Number(retrained.Head.RetainEncoderMi.Threshold.Auc));
         text.Append(main).Append('\n');
-        text.Append($"With {before.NonMembers} non-members, an FPR of 0.1% admits no false positive at all, so that column reads as \"TPR at zero false positives\".\n\n");
+        static string FalsePositives(int n) => n == 1 ? "1 false positive" : $"{n} false positives";
+        text.Append($"With {before.NonMembers} non-members, an FPR of 1% admits {FalsePositives((int)Math.Floor(before.NonMembers * 0.01 + 1e-9))} and 0.1% admits {FalsePositives((int)Math.Floor(before.NonMembers * 0.001 + 1e-9))}")
+            .Append(before.NonMembers < 1000 ? " (that column reads as \"TPR at zero false positives\").\n\n" : ".\n\n");
 
         text.Append("## Every attack (AUC, forget set vs non-members; retained members in brackets)\n\n");
         var attacks = new MarkdownTable("output", "attack", Models[0], Models[1], Models[2]);
@@ -113,7 +115,7 @@ public static class DemoReport
             diagnostics.Add(group, "cosine similarity of views", Number(Of(before).Similarity, 4), Number(Of(after).Similarity, 4), Number(Of(retrained).Similarity, 4));
         }
         text.Append(diagnostics).Append('\n');
-        text.Append("Top-1 probability reads the head's 128 outputs as class scores (the paper's \"encoder as a classifier\"); the loss is the contrastive loss of two views against the clean outputs of ")
+        text.Append($"Top-1 probability reads the head's {r.Recipe.Encoder.HeadDim} outputs as class scores (the paper's \"encoder as a classifier\"); the loss is the contrastive loss of two views against the clean outputs of ")
             .Append($"{r.Settings.Audit.ReferenceSamples} unseen test images; the cosine similarity is the mean over the {r.Settings.Audit.Views * (r.Settings.Audit.Views - 1) / 2} pairs of {r.Settings.Audit.Views} augmented views.\n\n");
 
         text.Append("## Figures\n\n");
@@ -121,11 +123,17 @@ public static class DemoReport
 
         text.Append("## Time\n\n");
         var time = new MarkdownTable("stage", "seconds", "note");
-        foreach (var stage in r.Timings) time.Add(stage.Stage, Num(stage.Seconds, 1), stage.Cached ? "reused from an earlier run (time it took then)" : "");
+        foreach (var stage in r.Timings)
+        {
+            var notes = new List<string>();
+            if (stage.WithEvaluations is { } total) notes.Add($"training steps; {Num(total, 1)} s with the periodic evaluations");
+            if (stage.Cached) notes.Add("reused from an earlier run (the time it took then)");
+            time.Add(stage.Stage, Num(stage.Seconds, 1), string.Join("; ", notes));
+        }
         text.Append(time).Append('\n');
         var unlearn = r.Seconds("unlearn");
         var retrain = r.Seconds("retrain");
-        text.Append($"Unlearning took {Num(unlearn, 1)} s and retraining from scratch {Num(retrain, 1)} s: retraining costs {Num(retrain / Math.Max(unlearn, 1e-9), 0)} times as much.\n\n");
+        text.Append($"Unlearning took {Num(unlearn, 1)} s and retraining from scratch {Num(retrain, 1)} s of training steps: retraining costs {Num(retrain / Math.Max(unlearn, 1e-9), 0)} times as much.\n\n");
 
         text.Append("## Settings\n\n");
         text.Append($"Every setting is in demo-settings.json beside this report; the runs are in pretrain/, unlearn/ and retrain/. Seed {r.Settings.Seed}.\n");
@@ -143,7 +151,7 @@ public static class DemoReport
     public static IReadOnlyList<(string Name, string Caption, byte[] Png)> Figures(DemoResult r)
     {
         var audits = new[] { r.Before, r.After, r.Retrained };
-        var similarities = audits.SelectMany(a => new[] { a.Forget, a.NonMembers }).SelectMany(s => s.Head.Similarity).ToArray();
+        var similarities = audits.SelectMany(a => new[] { a.Forget, a.Retain, a.NonMembers }).SelectMany(s => s.Head.Similarity).ToArray();
         var range = (similarities.Min(), similarities.Max());
         var histograms = Plots.Grid([.. audits.Select((a, i) => Plots.Histogram(
             $"{Models[i]}: cosine similarity of views", "mean pairwise cosine similarity (head)",
@@ -203,7 +211,7 @@ public static class DemoReport
             table { border-collapse: collapse; margin: 1em 0; }
             th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; }
             th { background: #f3f3f3; }
-            td:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
+            td { font-variant-numeric: tabular-nums; }
             img { max-width: 100%; }
             </style>
             </head>

@@ -73,7 +73,7 @@ public static class Tsne
             {
                 for (var d = 0; d < 2; d++)
                 {
-                    // Gains grow where the gradient keeps changing sign against the velocity, shrink where it does not.
+                    // Gains grow while the step keeps going downhill (gradient and velocity of opposite signs), shrink when it overshoots.
                     gains[i, d] = gradient[i, d] * velocity[i, d] < 0 ? gains[i, d] + 0.2 : Math.Max(gains[i, d] * 0.8, 0.01);
                     velocity[i, d] = momentum * velocity[i, d] - learningRate * gains[i, d] * gradient[i, d];
                     y[i, d] += velocity[i, d];
