@@ -45,11 +45,11 @@ public sealed record PretrainResult(string Checkpoint, int Epoch, bool Completed
 /// </summary>
 public sealed class ContrastiveTrainer
 {
-    public const string SettingsFile = "settings.json";
-    public const string SplitFile = "split.json";
-    public const string MetricsFile = "metrics.jsonl";
-    public const string FinalCheckpoint = "final.ckpt";
-    public const string SummaryFile = "summary.json";
+    public const string SettingsFile = RunFolder.SettingsFile;
+    public const string SplitFile = RunFolder.SplitFile;
+    public const string MetricsFile = RunFolder.MetricsFile;
+    public const string FinalCheckpoint = RunFolder.FinalCheckpoint;
+    public const string SummaryFile = RunFolder.SummaryFile;
 
     readonly PretrainSettings settings;
     readonly Dataset data;
@@ -82,14 +82,10 @@ public sealed class ContrastiveTrainer
 
     public Action<EpochMetrics>? OnEpoch { get; init; }
 
-    public static string CheckpointPath(string folder, int epoch) => Path.Combine(folder, "checkpoints", $"epoch-{epoch:D4}.ckpt");
+    public static string CheckpointPath(string folder, int epoch) => new RunFolder(folder).CheckpointPath(epoch);
 
     /// <summary>The newest epoch checkpoint of a run folder, or null.</summary>
-    public static string? LatestCheckpoint(string folder)
-    {
-        var dir = Path.Combine(folder, "checkpoints");
-        return Directory.Exists(dir) ? Directory.GetFiles(dir, "epoch-*.ckpt").Order(StringComparer.Ordinal).LastOrDefault() : null;
-    }
+    public static string? LatestCheckpoint(string folder) => new RunFolder(folder).LatestCheckpoint();
 
     /// <summary>Builds the model with the run's initialisation seed.</summary>
     public ContrastiveModel CreateModel()
@@ -131,18 +127,11 @@ public sealed class ContrastiveTrainer
             var manifest = Checkpoint.Load(latest, model, architecture, optimizer);
             startEpoch = manifest.Epoch;
             trainingSeconds = ReadMetrics(folder).Where(m => m.Epoch <= startEpoch).Select(m => m.TrainingSeconds).LastOrDefault();
-            TrimMetrics(startEpoch);
+            new RunFolder(folder).TrimMetrics<EpochMetrics>(startEpoch, m => m.Epoch);
         }
         else
         {
-            // A fresh run: nothing of an earlier run in this folder may be resumed or read as this run's.
-            if (Directory.Exists(Path.Combine(folder, "checkpoints"))) Directory.Delete(Path.Combine(folder, "checkpoints"), recursive: true);
-            foreach (var stale in new[] { MetricsFile, FinalCheckpoint, SummaryFile })
-            {
-                if (File.Exists(Path.Combine(folder, stale))) File.Delete(Path.Combine(folder, stale));
-            }
-            LetheJson.WriteFile(Path.Combine(folder, SettingsFile), settings);
-            split.Save(Path.Combine(folder, SplitFile));
+            new RunFolder(folder).StartFresh(settings, split);
         }
 
         var augmentation = new ContrastiveAugmentation(settings.Augmentation);
@@ -256,27 +245,7 @@ public sealed class ContrastiveTrainer
     public (Tensor Features, long[] Labels) FeaturesOf(ContrastiveModel model, ImageSet images, IReadOnlyList<int> ids) =>
         BackboneFeatures.Of(model, images, ids, device);
 
-    void AppendMetrics(EpochMetrics metrics)
-    {
-        var line = System.Text.Json.JsonSerializer.Serialize(metrics, LetheJson.Compact) + "\n";
-        File.AppendAllText(Path.Combine(folder, MetricsFile), line);
-    }
+    void AppendMetrics(EpochMetrics metrics) => new RunFolder(folder).AppendMetrics(metrics);
 
-    // Drops metrics of epochs after the checkpoint a run resumes from, so that the file reads as one run.
-    void TrimMetrics(int epoch)
-    {
-        var path = Path.Combine(folder, MetricsFile);
-        if (!File.Exists(path)) return;
-        var kept = File.ReadAllLines(path).Where(l => l.Length > 0)
-            .Where(l => System.Text.Json.JsonSerializer.Deserialize<EpochMetrics>(l, LetheJson.Compact)!.Epoch <= epoch);
-        AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l + "\n")));
-    }
-
-    public static List<EpochMetrics> ReadMetrics(string folder)
-    {
-        var path = Path.Combine(folder, MetricsFile);
-        if (!File.Exists(path)) return [];
-        return File.ReadAllLines(path).Where(l => l.Length > 0)
-            .Select(l => System.Text.Json.JsonSerializer.Deserialize<EpochMetrics>(l, LetheJson.Compact)!).ToList();
-    }
+    public static List<EpochMetrics> ReadMetrics(string folder) => new RunFolder(folder).ReadMetrics<EpochMetrics>();
 }

@@ -1,0 +1,67 @@
+using Lethe.Data;
+using Lethe.Supervised;
+using static TorchSharp.torch;
+
+namespace Lethe.Audits;
+
+/// <summary>A classifier's predictions on clean images, as the supervised attacks read them.</summary>
+public static class ClassifierSignals
+{
+    /// <summary>Softmax over the classes (top-k, descending), its entropy, and the cross-entropy loss with the true label.</summary>
+    public static PredictionSignals Compute(Classifier model, ImageSet images, IReadOnlyList<int> ids, int topK, Device device, int chunk = 256)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            var top = new List<double[]>();
+            var entropy = new List<double>();
+            var loss = new List<double>();
+            for (var start = 0; start < ids.Count; start += chunk)
+            {
+                using var scope = NewDisposeScope();
+                var batch = ids.Skip(start).Take(chunk).ToArray();
+                // Double precision: a memorising classifier's top probability rounds to exactly 1 in float32, which would tie members.
+                var logits = model.forward(images.Batch(batch, device)).to(ScalarType.Float64);
+                var logProbabilities = nn.functional.log_softmax(logits, 1);
+                var probabilities = logProbabilities.exp();
+                var k = (int)Math.Min(topK, logits.shape[1]);
+                var topValues = probabilities.topk(k, 1).values.to(ScalarType.Float64).cpu().data<double>().ToArray();
+                for (var i = 0; i < batch.Length; i++) top.Add(topValues.AsSpan(i * k, k).ToArray());
+                entropy.AddRange(Values(-(probabilities * logProbabilities).sum(1)));
+                loss.AddRange(Values(nn.functional.nll_loss(logProbabilities, images.LabelBatch(batch, device), reduction: nn.Reduction.None)));
+            }
+            return new PredictionSignals([.. top], [.. entropy], [.. loss]);
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    /// <summary>Share of <paramref name="ids"/> the classifier labels correctly.</summary>
+    public static double Accuracy(Classifier model, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk = 512)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            long correct = 0;
+            for (var start = 0; start < ids.Count; start += chunk)
+            {
+                using var scope = NewDisposeScope();
+                var batch = ids.Skip(start).Take(chunk).ToArray();
+                correct += model.forward(images.Batch(batch, device)).argmax(1).eq(images.LabelBatch(batch, device)).sum().item<long>();
+            }
+            return (double)correct / ids.Count;
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    static double[] Values(Tensor t) => t.to(ScalarType.Float64).cpu().data<double>().ToArray();
+}
