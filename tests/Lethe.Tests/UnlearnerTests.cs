@@ -87,3 +87,108 @@ public class UnlearnerTests
         Assert.Contains("unknown unlearning method", Assert.Throws<LetheException>(() => new UnlearningSettings { Method = "x" }.Validate()).Message);
     }
 }
+
+public class BaselineTests
+{
+    static (Lethe.Contrastive.ContrastiveModel Model, Dataset Data, MembershipSplit Split) Encoder(TempDir dir, string method = "simclr")
+    {
+        TorchRuntime.EnsureLoaded();
+        TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);
+        var data = Datasets.Load(DatasetKind.Mnist, dir.Path);
+        var split = MembershipSplit.Create(new SplitSettings { Members = 40, NonMembers = 16, ShadowMembers = 16, ShadowNonMembers = 16, Seed = 1 },
+            data.Name, data.Train.Count, data.Test.Count);
+        var settings = PretrainPresets.Get("tiny", method) with { Dataset = "mnist", QueueSize = 16 };
+        return (new ContrastiveTrainer(settings, data, split, dir.File("run"), CPU).CreateModel(), data, split);
+    }
+
+    static UnlearningSettings Settings(string method, int epochs = 4) => new() { Method = method, Epochs = epochs, BatchSize = 8, LearningRate = 3e-3 };
+
+    static double TrainLoss(UnlearningTarget target, Dataset data, IReadOnlyList<int> ids)
+    {
+        using var noGrad = no_grad();
+        using var generator = new Generator(5);
+        target.Module.train();
+        return target.TrainLoss(data.Train.Batch(ids.ToArray()), data.Train.LabelBatch(ids.ToArray()), generator).item<float>();
+    }
+
+    [Fact]
+    public void NegGradRaisesTheForgetLossAndFineTuneLowersTheRetainLoss()
+    {
+        using var dir = new TempDir();
+        var (model, data, split) = Encoder(dir);
+        var target = new ContrastiveTarget(model, AugmentationSettings.None);
+        var forgetBefore = TrainLoss(target, data, split.Forget);
+        new Unlearner(target, Settings("neggrad"), CPU).Run(data.Train, split.Forget);
+        Assert.True(TrainLoss(target, data, split.Forget) > forgetBefore);
+
+        using var dir2 = new TempDir();
+        var (model2, data2, split2) = Encoder(dir2);
+        var target2 = new ContrastiveTarget(model2, AugmentationSettings.None);
+        var retainBefore = TrainLoss(target2, data2, split2.Retain);
+        var result = new Unlearner(target2, Settings("finetune"), CPU).Run(data2.Train, split2.Forget, retainIds: split2.Retain);
+        Assert.True(TrainLoss(target2, data2, split2.Retain) < retainBefore);
+        // An epoch of fine-tuning is a pass over the retained members (32 of them, batch 8).
+        Assert.Equal(4, result.Epochs.Count);
+    }
+
+    [Fact]
+    public void NegGradPlusAscendsOnForgetAndDescendsOnRetain()
+    {
+        using var dir = new TempDir();
+        var (model, data, split) = Encoder(dir);
+        var target = new ContrastiveTarget(model, AugmentationSettings.None);
+        var result = new Unlearner(target, Settings("neggrad+", epochs: 3), CPU).Run(data.Train, split.Forget, retainIds: split.Retain);
+        var first = result.Epochs[0];
+        Assert.Equal(first.Train - first.Forget, first.Total, 4);
+        Assert.Throws<LetheException>(() => new Unlearner(target, Settings("neggrad+"), CPU).Run(data.Train, split.Forget));
+    }
+
+    [Fact]
+    public void AlignmentCalibrationLowersTheForgetSetsViewAlignment()
+    {
+        using var dir = new TempDir();
+        var (model, data, split) = Encoder(dir);
+        var target = new ContrastiveTarget(model, AugmentationSettings.Weak);
+        var result = new Unlearner(target, Settings("alignment", epochs: 6) with { AlignmentWeight = 5 }, CPU).Run(data.Train, split.Forget, retainIds: split.Retain);
+        Assert.True(result.Epochs[^1].Forget < result.Epochs[0].Forget, string.Join(", ", result.Epochs.Select(e => e.Forget)));
+    }
+
+    [Fact]
+    public void RandomLabelsNeverAssignTheTrueLabelAndNeedAClassifier()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var generator = new Generator(3);
+        var labels = tensor(Enumerable.Range(0, 1000).Select(i => (long)(i % 10)).ToArray());
+        var wrong = RandomLabelUnlearning.WrongLabels(labels, 10, generator);
+        Assert.False(wrong.eq(labels).any().item<bool>());
+        Assert.True(wrong.ge(0).all().item<bool>() && wrong.lt(10).all().item<bool>());
+        Assert.Equal(10, wrong.unique().Item1.shape[0]);
+
+        using var dir = new TempDir();
+        var (model, _, _) = Encoder(dir);
+        Assert.Throws<LetheException>(() => new Unlearner(new ContrastiveTarget(model, AugmentationSettings.None), Settings("random-labels"), CPU));
+    }
+
+    [Fact]
+    public void ClassifierBaselinesMoveTheForgetLossTheIntendedWay()
+    {
+        using var dir = new TempDir();
+        TorchRuntime.EnsureLoaded();
+        TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);
+        var data = Datasets.Load(DatasetKind.Mnist, dir.Path);
+        var split = MembershipSplit.Create(new SplitSettings { Members = 40, NonMembers = 16, ShadowMembers = 16, ShadowNonMembers = 16, Seed = 1 },
+            data.Name, data.Train.Count, data.Test.Count);
+        var recipe = Lethe.Supervised.ClassifierPresets.Get("tiny") with { Dataset = "mnist" };
+        foreach (var method in new[] { "random-labels", "neggrad", "memgp" })
+        {
+            var model = new Lethe.Supervised.ClassifierTrainer(recipe, data, split, dir.File("run"), CPU).CreateModel();
+            var target = new ClassifierTarget(model);
+            var before = TrainLoss(target, data, split.Forget);
+            var result = new Unlearner(target, Settings(method), CPU).Run(data.Train, split.Forget);
+            Assert.False(result.Diverged);
+            if (method != "memgp") Assert.True(TrainLoss(target, data, split.Forget) > before, method);
+            else Assert.True(result.Epochs[^1].Penalty < result.Epochs[0].Penalty, string.Join(", ", result.Epochs.Select(e => e.Penalty)));
+        }
+        Assert.Throws<LetheException>(() => new Unlearner(new ClassifierTarget(new Lethe.Supervised.ClassifierTrainer(recipe, data, split, dir.File("run"), CPU).CreateModel()), Settings("alignment"), CPU));
+    }
+}

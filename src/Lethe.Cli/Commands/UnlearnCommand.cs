@@ -18,7 +18,13 @@ public static class UnlearnCommand
         var forgetIds = new Option<string?>("--forget-ids") { Description = "File of training-split ids to forget instead of the split's forget set" };
         var dataDir = CommonOptions.DataDir();
         var defaults = new UnlearningSettings();
-        var method = new Option<string>("--method", "-m") { Description = "memgp (optimized variant) or gp (full variant)", DefaultValueFactory = _ => defaults.Method };
+        var method = new Option<string>("--method", "-m")
+        {
+            Description = "memgp (optimized variant), gp (full variant), or a baseline: finetune, neggrad, neggrad+, alignment",
+            DefaultValueFactory = _ => defaults.Method,
+        };
+        var ascentWeight = new Option<double>("--ascent-weight") { Description = "NegGrad+: weight of the ascent on the forget set", DefaultValueFactory = _ => defaults.AscentWeight };
+        var alignmentWeight = new Option<double>("--alignment-weight") { Description = "Alignment Calibration: weight of the forget set's view alignment", DefaultValueFactory = _ => defaults.AlignmentWeight };
         var alpha = new Option<double>("--alpha") { Description = "Weight of L_MEMtrain (0 switches it off)", DefaultValueFactory = _ => defaults.Alpha };
         var beta = new Option<double>("--beta") { Description = "Weight of the gradient penalty", DefaultValueFactory = _ => defaults.Beta };
         var gamma = new Option<double>("--gamma") { Description = "Weight of L_Norm (gp only)", DefaultValueFactory = _ => defaults.Gamma };
@@ -30,7 +36,7 @@ public static class UnlearnCommand
         var outFolder = new Option<string?>("--out", "-o") { Description = "Where to write unlearned.ckpt and unlearning.json (default RUN/unlearn-METHOD)" };
         var command = new Command("unlearn", "Make a pretrained encoder forget its forget set (gradient penalty), with membership figures before and after")
         {
-            run, forgetIds, dataDir, method, alpha, beta, gamma, epochs, batch, lr, output, seed, outFolder,
+            run, forgetIds, dataDir, method, alpha, beta, gamma, ascentWeight, alignmentWeight, epochs, batch, lr, output, seed, outFolder,
         };
         command.SetAction(parse =>
         {
@@ -45,6 +51,8 @@ public static class UnlearnCommand
                 Alpha = parse.GetValue(alpha),
                 Beta = parse.GetValue(beta),
                 Gamma = parse.GetValue(gamma),
+                AscentWeight = parse.GetValue(ascentWeight),
+                AlignmentWeight = parse.GetValue(alignmentWeight),
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batch),
                 LearningRate = parse.GetValue(lr),
@@ -66,9 +74,9 @@ public static class UnlearnCommand
             var unlearner = new Unlearner(model, settings, pretrain.Augmentation, device)
             {
                 OnEpoch = e => console.WriteLine(
-                    $"epoch {e.Epoch}: total {e.Total:F4}  L_MEMtrain {e.Train:F4}  penalty {e.Penalty:F5}  norm {e.Norm:F4}  ({e.Seconds:F1} s)"),
+                    $"epoch {e.Epoch}: total {e.Total:F4}  train {e.Train:F4}  penalty {e.Penalty:F5}  norm {e.Norm:F4}  forget term {e.Forget:F4}  ({e.Seconds:F1} s)"),
             };
-            var result = unlearner.Run(data.Train, split.Forget, split.ShadowNonMembers);
+            var result = unlearner.Run(data.Train, split.Forget, split.ShadowNonMembers, retainIds: split.Retain);
             var after = new Figures(Audit(split.Forget), Audit(split.Retain), trainer.KnnAccuracy(model));
 
             Directory.CreateDirectory(folder);

@@ -6,93 +6,124 @@ using static TorchSharp.torch;
 
 namespace Lethe.Unlearning;
 
-/// <summary>One epoch of unlearning: the mean of each term over its steps.</summary>
-public sealed record UnlearningEpoch(int Epoch, double Total, double Train, double Penalty, double Norm, double Seconds);
+/// <summary>One epoch of unlearning: the mean of each term over its steps (<see cref="Forget"/>: a baseline's term on the forget set).</summary>
+public sealed record UnlearningEpoch(int Epoch, double Total, double Train, double Penalty, double Norm, double Seconds, double Forget = 0);
 
 /// <summary>How a run ended: after all epochs, by the stopping rule, or by divergence (weights restored).</summary>
 public sealed record UnlearningResult(IReadOnlyList<UnlearningEpoch> Epochs, string StopReason, bool Diverged, double Seconds);
 
 /// <summary>
-/// Runs a gradient-penalty unlearning method over the forget set for a few epochs. A loss that becomes NaN or
+/// Runs an unlearning method for a few epochs: over the forget set (or, for fine-tuning, over the retained members),
+/// with retain and non-member batches drawn alongside for the methods that use them. A loss that becomes NaN or
 /// infinite restores the weights of the start of that epoch (the last good ones) and stops the run.
 /// </summary>
 public sealed class Unlearner
 {
-    readonly ContrastiveModel model;
+    readonly UnlearningTarget target;
     readonly UnlearningSettings settings;
-    readonly GradientPenaltyUnlearning method;
+    readonly UnlearningMethod method;
     readonly Device device;
 
+    /// <summary>Unlearning a contrastive encoder, D being its head or backbone output as <paramref name="settings"/> say.</summary>
     public Unlearner(ContrastiveModel model, UnlearningSettings settings, AugmentationSettings augmentation, Device device)
+        : this(new ContrastiveTarget(model, augmentation, settings.Output), settings, device)
+    {
+    }
+
+    public Unlearner(UnlearningTarget target, UnlearningSettings settings, Device device)
     {
         settings.Validate();
-        this.model = model;
+        this.target = target;
         this.settings = settings;
         this.device = device;
-        var augment = new ContrastiveAugmentation(augmentation);
-        method = settings.Method == "memgp"
-            ? new MemGpUnlearning(model, settings, augment)
-            : new FullGradientPenaltyUnlearning(model, settings, augment);
+        method = Create(target, settings);
     }
+
+    public static UnlearningMethod Create(UnlearningTarget target, UnlearningSettings settings) => settings.Method switch
+    {
+        "memgp" => new MemGpUnlearning(target, settings),
+        "gp" => new FullGradientPenaltyUnlearning(target, settings),
+        "finetune" => new FineTuneUnlearning(target, settings),
+        "neggrad" => new NegGradUnlearning(target, settings),
+        "neggrad+" => new NegGradPlusUnlearning(target, settings),
+        "random-labels" => new RandomLabelUnlearning(target, settings),
+        "alignment" => new AlignmentCalibrationUnlearning(target, settings),
+        _ => throw new LetheException($"unknown unlearning method '{settings.Method}'"),
+    };
 
     public Action<UnlearningEpoch>? OnEpoch { get; init; }
 
-    /// <summary>Unlearns <paramref name="forgetIds"/> of <paramref name="images"/>; the full variant mixes in <paramref name="nonMemberIds"/>.</summary>
-    public UnlearningResult Run(ImageSet images, IReadOnlyList<int> forgetIds, IReadOnlyList<int>? nonMemberIds = null, CancellationToken cancel = default)
+    /// <summary>
+    /// Unlearns <paramref name="forgetIds"/> of <paramref name="images"/>. The full variant mixes in
+    /// <paramref name="nonMemberIds"/>; fine-tuning, NegGrad+ and Alignment Calibration train on <paramref name="retainIds"/>.
+    /// </summary>
+    public UnlearningResult Run(ImageSet images, IReadOnlyList<int> forgetIds, IReadOnlyList<int>? nonMemberIds = null, CancellationToken cancel = default,
+        IReadOnlyList<int>? retainIds = null)
     {
         if (forgetIds.Count < 2) throw new LetheException("the forget set needs at least 2 samples (batch norm and the contrastive loss need pairs)");
-        if (settings.Method == "gp" && settings.Beta > 0 && (nonMemberIds is null || nonMemberIds.Count == 0))
+        if (method.NeedsNonMembers && (nonMemberIds is null || nonMemberIds.Count == 0))
             throw new LetheException("the full variant (gp) needs non-member data; give the split's shadow non-members");
-        var optimizer = optim.Adam(model.TrainableParameters(), lr: settings.LearningRate);
+        if (method.NeedsRetain && (retainIds is null || retainIds.Count < 2))
+            throw new LetheException($"{settings.Method} trains on the retained members; give at least 2");
+        var optimizer = optim.Adam(target.Parameters, lr: settings.LearningRate);
         var epochs = new List<UnlearningEpoch>();
         var watch = Stopwatch.StartNew();
         var stop = "all epochs done";
         var diverged = false;
-        model.train();
+        var module = target.Module;
+        module.train();
         for (var epoch = 0; epoch < settings.Epochs && !cancel.IsCancellationRequested; epoch++)
         {
             var epochWatch = Stopwatch.StartNew();
-            var lastGood = Snapshot();
-            var order = forgetIds.ToArray();
-            Seeds.Random(settings.Seed, $"unlearn/order/{epoch}").Shuffle(order);
-            var others = nonMemberIds?.ToArray();
-            if (others is not null) Seeds.Random(settings.Seed, $"unlearn/non-members/{epoch}").Shuffle(others);
+            var lastGood = Snapshot(module);
+            int[]? Shuffled(IReadOnlyList<int>? ids, string purpose)
+            {
+                if (ids is null) return null;
+                var copy = ids.ToArray();
+                Seeds.Random(settings.Seed, $"unlearn/{purpose}/{epoch}").Shuffle(copy);
+                return copy;
+            }
+            var forget = Shuffled(forgetIds, "order")!;
+            var others = Shuffled(nonMemberIds, "non-members");
+            var retain = Shuffled(method.NeedsRetain ? retainIds : null, "retain");
+            var driver = method.DrivenByRetain ? retain! : forget;
             using var generator = new Generator((ulong)Seeds.Derive(settings.Seed, $"unlearn/augment/{epoch}"));
-            var sums = new double[4];
+            var sums = new double[5];
             var steps = 0;
-            for (var start = 0; start + 1 < order.Length && !diverged; start += settings.BatchSize)
+            for (var start = 0; start + 1 < driver.Length && !diverged; start += settings.BatchSize)
             {
                 using var scope = NewDisposeScope();
-                var batch = order.AsSpan(start, Math.Min(settings.BatchSize, order.Length - start));
-                if (batch.Length < 2) break; // a lone sample cannot pass batch norm in training mode
-                var forget = images.Batch(batch, device);
-                Tensor? nonMembers = null;
-                if (others is not null)
-                {
-                    var picked = Enumerable.Range(start, batch.Length).Select(i => others[i % others.Length]).ToArray();
-                    nonMembers = images.Batch(picked, device);
-                }
+                var size = Math.Min(settings.BatchSize, driver.Length - start);
+                if (size < 2) break; // a lone sample cannot pass batch norm in training mode
+                int[] Cycle(int[] ids) => [.. Enumerable.Range(start, size).Select(i => ids[i % ids.Length])];
+                var forgetBatch = method.DrivenByRetain ? Cycle(forget) : forget.AsSpan(start, size).ToArray();
+                var retainBatch = retain is null ? null : Cycle(retain);
+                var batch = new UnlearningBatch(
+                    images.Batch(forgetBatch, device), images.LabelBatch(forgetBatch, device),
+                    retainBatch is null ? null : images.Batch(retainBatch, device), retainBatch is null ? null : images.LabelBatch(retainBatch, device),
+                    others is null ? null : images.Batch(Cycle(others), device));
                 optimizer.zero_grad();
-                var (loss, terms) = method.Loss(forget, nonMembers, generator);
+                var (loss, terms) = method.Loss(batch, generator);
                 if (!double.IsFinite(terms.Total))
                 {
-                    Restore(lastGood);
+                    Restore(module, lastGood);
                     diverged = true;
                     stop = $"the loss became {terms.Total} at epoch {epoch + 1}; the weights of the start of that epoch were restored";
                     break;
                 }
                 loss.backward();
                 optimizer.step();
-                model.AfterStep(1.0);
+                target.AfterStep();
                 sums[0] += terms.Total;
                 sums[1] += terms.Train;
                 sums[2] += terms.Penalty;
                 sums[3] += terms.Norm;
+                sums[4] += terms.Forget;
                 steps++;
             }
             foreach (var t in lastGood.Values) t.Dispose();
             if (diverged) break;
-            var record = new UnlearningEpoch(epoch + 1, sums[0] / steps, sums[1] / steps, sums[2] / steps, sums[3] / steps, epochWatch.Elapsed.TotalSeconds);
+            var record = new UnlearningEpoch(epoch + 1, sums[0] / steps, sums[1] / steps, sums[2] / steps, sums[3] / steps, epochWatch.Elapsed.TotalSeconds, sums[4] / steps);
             epochs.Add(record);
             OnEpoch?.Invoke(record);
             if (StoppingRule(epochs) is { } reason)
@@ -108,7 +139,7 @@ public sealed class Unlearner
     /// <summary>The paper's observation made a rule: once the penalty is near zero (or no longer falls), the attack no longer works.</summary>
     string? StoppingRule(List<UnlearningEpoch> epochs)
     {
-        if (settings.Beta == 0) return null;
+        if (!method.UsesPenalty) return null;
         var last = epochs[^1].Penalty;
         if (settings.StopBelow > 0 && last < settings.StopBelow) return $"penalty {last:G3} fell below {settings.StopBelow:G3}";
         if (settings.Patience > 0 && epochs.Count > settings.Patience)
@@ -120,11 +151,11 @@ public sealed class Unlearner
         return null;
     }
 
-    Dictionary<string, Tensor> Snapshot() => model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+    static Dictionary<string, Tensor> Snapshot(nn.Module module) => module.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
 
-    void Restore(Dictionary<string, Tensor> saved)
+    static void Restore(nn.Module module, Dictionary<string, Tensor> saved)
     {
         using var noGrad = no_grad();
-        foreach (var (name, value) in model.state_dict()) value.copy_(saved[name]);
+        foreach (var (name, value) in module.state_dict()) value.copy_(saved[name]);
     }
 }

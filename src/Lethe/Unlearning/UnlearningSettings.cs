@@ -7,7 +7,14 @@ namespace Lethe.Unlearning;
 /// </summary>
 public sealed record UnlearningSettings
 {
-    /// <summary>memgp (the optimized variant, eq. 3) or gp (the full variant with non-member interpolates, eq. 2).</summary>
+    /// <summary>The paper's variants and the baselines, by name (see <see cref="Methods"/>).</summary>
+    public static IReadOnlyList<string> Methods { get; } = ["memgp", "gp", "finetune", "neggrad", "neggrad+", "random-labels", "alignment"];
+
+    /// <summary>
+    /// memgp (the optimized variant, eq. 3), gp (the full variant with non-member interpolates, eq. 2), or a baseline:
+    /// finetune (on the retained members), neggrad (ascent on the forget set), neggrad+ (descent on retain, ascent on
+    /// forget), random-labels (classifiers), alignment (Alignment Calibration, encoders).
+    /// </summary>
     public string Method { get; init; } = "memgp";
 
     public double Alpha { get; init; } = 1;
@@ -24,6 +31,12 @@ public sealed record UnlearningSettings
     /// <summary>Adam step size; 2e-3 is what the sweep in docs/gradient-penalty.md found on the overfit preset.</summary>
     public double LearningRate { get; init; } = 2e-3;
 
+    /// <summary>NegGrad+: weight of the ascent term on the forget set (the retain term has weight 1).</summary>
+    public double AscentWeight { get; init; } = 1;
+
+    /// <summary>Alignment Calibration: weight of the forget set's view alignment (MUC uses 0.8 to 2.0).</summary>
+    public double AlignmentWeight { get; init; } = 1;
+
     /// <summary>Which output is D: head (backbone then projection head, the default) or backbone.</summary>
     public string Output { get; init; } = "head";
 
@@ -37,10 +50,10 @@ public sealed record UnlearningSettings
 
     public void Validate()
     {
-        if (Method is not ("memgp" or "gp")) throw new LetheException($"unknown unlearning method '{Method}': use memgp or gp");
+        if (!Methods.Contains(Method)) throw new LetheException($"unknown unlearning method '{Method}': use {string.Join(", ", Methods)}");
         if (Output is not ("head" or "backbone")) throw new LetheException($"unknown output '{Output}': use head or backbone");
-        if (Alpha < 0 || Beta < 0 || Gamma < 0) throw new LetheException("loss weights cannot be negative");
-        if (Alpha == 0 && Beta == 0 && Gamma == 0) throw new LetheException("every loss term is switched off: nothing to train");
+        if (Alpha < 0 || Beta < 0 || Gamma < 0 || AscentWeight < 0 || AlignmentWeight < 0) throw new LetheException("loss weights cannot be negative");
+        if (Method is "memgp" or "gp" && Alpha == 0 && Beta == 0 && Gamma == 0) throw new LetheException("every loss term is switched off: nothing to train");
         if (Method == "memgp" && Gamma != 0) throw new LetheException("the optimized variant (memgp) has no L_Norm term: set gamma to 0 or use gp");
         if (Epochs < 1 || BatchSize < 1) throw new LetheException("epochs and batch size must be at least 1");
         if (!(LearningRate > 0)) throw new LetheException($"learning rate must be positive, not {LearningRate}");

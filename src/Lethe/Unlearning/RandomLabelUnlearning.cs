@@ -1,0 +1,26 @@
+using static TorchSharp.torch;
+
+namespace Lethe.Unlearning;
+
+/// <summary>Random labels (a classifier baseline): cross-entropy towards a wrong class, drawn afresh each step, for every forget sample.</summary>
+public sealed class RandomLabelUnlearning : UnlearningMethod
+{
+    public RandomLabelUnlearning(UnlearningTarget target, UnlearningSettings settings) : base(target, settings)
+    {
+        if (target.Classes < 2) throw new LetheException("random labels needs a classifier: an encoder has no labels to randomise");
+    }
+
+    public override (Tensor Loss, UnlearningTerms Terms) Loss(UnlearningBatch batch, Generator generator)
+    {
+        var wrong = WrongLabels(batch.ForgetLabels, Target.Classes, generator);
+        var loss = Target.TrainLoss(batch.Forget, wrong, generator);
+        return (loss, new UnlearningTerms(Value(loss), Value(loss), 0, 0));
+    }
+
+    /// <summary>For each label y, a class drawn uniformly from the other classes: (y + U{1, ..., C-1}) mod C.</summary>
+    public static Tensor WrongLabels(Tensor labels, int classes, Generator generator)
+    {
+        var shift = randint(1, classes, labels.shape, generator: generator, dtype: ScalarType.Int64).to(labels.device);
+        return (labels + shift).remainder(classes);
+    }
+}
