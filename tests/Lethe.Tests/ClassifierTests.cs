@@ -110,3 +110,35 @@ public class ClassifierTests
         public int GetHashCode(double obj) => 0;
     }
 }
+
+[Collection(TorchThreads.Name)]
+public class ClassifierAuditTests
+{
+    [Fact]
+    public void AuditAndUnlearnWorkOnClassifierRuns()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 60, size: 12);
+        var (code, _, error) = CliRunner.Run("train", "--preset", "tiny", "--dataset", "mnist", "--data-dir", dir.Path, "--out", dir.File("run"));
+        Assert.True(code == 0, error);
+        var (audit, auditOutput, auditError) = CliRunner.Run("audit", "--run", dir.File("run"), "--data-dir", dir.Path);
+        Assert.True(audit == 0, auditError);
+        Assert.Contains("supervised membership inference", auditOutput);
+        var report = LetheJson.ReadFile<ClassifierAuditReport>(dir.File("run/audit/audit.json"), "audit");
+        Assert.Equal(6, report.Forget);
+        Assert.Equal(["forget", "retain", "non-members"], report.Diagnostics.Select(d => d.Group));
+        Assert.Equal(report.Forget, report.ForgetAttacks.Confidence.Members);
+        foreach (var section in new[] { "## Membership inference", "## Per-sample diagnostics", "test accuracy" })
+            Assert.Contains(section, File.ReadAllText(dir.File("run/audit/audit.md")));
+
+        var (unlearn, unlearnOutput, unlearnError) = CliRunner.Run("unlearn", "--run", dir.File("run"), "--method", "random-labels", "--epochs", "2", "--batch-size", "4", "--data-dir", dir.Path);
+        Assert.True(unlearn == 0, unlearnError);
+        Assert.Contains("test accuracy", unlearnOutput);
+        Assert.True(File.Exists(dir.File("run/unlearn-random-labels/unlearned.ckpt")));
+        var (after, _, afterError) = CliRunner.Run("audit", "--run", dir.File("run"), "--checkpoint", dir.File("run/unlearn-random-labels/unlearned.ckpt"), "--data-dir", dir.Path);
+        Assert.True(after == 0, afterError);
+        var (wrong, _, wrongError) = CliRunner.Run("unlearn", "--run", dir.File("run"), "--method", "alignment", "--data-dir", dir.Path);
+        Assert.Equal(1, wrong);
+        Assert.Contains("contrastive encoders", wrongError);
+    }
+}

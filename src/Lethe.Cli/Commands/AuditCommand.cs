@@ -31,9 +31,6 @@ public static class AuditCommand
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
-            var target = PretrainRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
-            if (parse.GetValue(forgetIds) is { } idsFile)
-                target = target with { Split = target.Split.WithForget(Data.ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
             var settings = new AuditSettings
             {
                 Views = parse.GetValue(views),
@@ -42,13 +39,18 @@ public static class AuditCommand
                 Seed = parse.GetValue(seed),
             };
             settings.Validate();
+            if (parse.GetValue(shadow) is not null && parse.GetResult(calibration) is { Implicit: false })
+                throw new LetheException("--calibration sets aside target data for a calibration attacker; with --shadow the attacks are fitted on the shadow model: drop one");
+            if (Supervised.ClassifierRun.IsClassifierRun(parse.GetValue(run)!))
+                return AuditClassifier(console, parse.GetValue(run)!, parse.GetValue(checkpoint), parse.GetValue(forgetIds), parse.GetValue(shadow), parse.GetValue(outFolder), parse.GetValue(dataDir), settings, device);
+            var target = PretrainRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
+            if (parse.GetValue(forgetIds) is { } idsFile)
+                target = target with { Split = target.Split.WithForget(Data.ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
             var checkpointPath = parse.GetValue(checkpoint) ?? target.FinalCheckpoint;
             var model = target.LoadModel(device, checkpointPath);
             ContrastiveModel? shadowModel = null;
             if (parse.GetValue(shadow) is { } shadowFolder)
             {
-                if (parse.GetResult(calibration) is { Implicit: false })
-                    throw new LetheException("--calibration sets aside target data for a calibration attacker; with --shadow the attacks are fitted on the shadow encoder: drop one");
                 var shadowRun = PretrainRun.Open(shadowFolder, data: target.Data);
                 var sameRecipe = LetheJson.Serialize(shadowRun.Settings with { TrainOn = "members", Seed = 0 }) == LetheJson.Serialize(target.Settings with { TrainOn = "members", Seed = 0 });
                 if (shadowRun.Settings.TrainOn != "shadow" || !sameRecipe
@@ -67,6 +69,39 @@ public static class AuditCommand
             return LetheCli.Ok;
         });
         return command;
+    }
+
+    static int AuditClassifier(IAnsiConsole console, string runFolder, string? checkpoint, string? forgetIds, string? shadowFolder, string? outFolder, string? dataDir,
+        AuditSettings settings, TorchSharp.torch.Device device)
+    {
+        var target = Supervised.ClassifierRun.Open(runFolder, dataDir);
+        if (forgetIds is { } idsFile)
+            target = target with { Split = target.Split.WithForget(Data.ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
+        var checkpointPath = checkpoint ?? target.FinalCheckpoint;
+        var model = target.LoadModel(device, checkpointPath);
+        Supervised.Classifier? shadowModel = null;
+        if (shadowFolder is not null)
+        {
+            var shadowRun = Supervised.ClassifierRun.Open(shadowFolder, data: target.Data);
+            var sameRecipe = LetheJson.Serialize(shadowRun.Settings with { TrainOn = "members", Seed = 0 }) == LetheJson.Serialize(target.Settings with { TrainOn = "members", Seed = 0 });
+            if (shadowRun.Settings.TrainOn != "shadow" || !sameRecipe || !shadowRun.Split.ShadowMembers.SequenceEqual(target.Split.ShadowMembers))
+                throw new LetheException($"{shadowFolder} is not a shadow run of this run's recipe and split: train one with lethe train --shadow-of {target.Folder}");
+            shadowModel = shadowRun.LoadModel(device);
+        }
+        var folder = outFolder ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "audit");
+        var report = ClassifierAudit.Run(Path.GetFullPath(checkpointPath), model, target.Data, target.Split, settings, device, shadowModel);
+        Directory.CreateDirectory(folder);
+        LetheJson.WriteFile(Path.Combine(folder, "audit.json"), report);
+        AtomicFile.WriteAllText(Path.Combine(folder, "audit.md"), AuditMarkdown.Render(report));
+        var table = new Table().Title("supervised membership inference").AddColumns("scored", "attack", "AUC", "accuracy", "TPR at 1% FPR");
+        foreach (var (scored, r) in new[] { ("forget", report.ForgetAttacks), ("retain", report.RetainAttacks) })
+        {
+            foreach (var (attack, m) in new[] { ("confidence", r.Confidence), ("entropy", r.Entropy), ("loss", r.Loss), ("model-based", r.Model) })
+                table.AddRow(scored, attack, MarkdownTable.Number(m.Auc), MarkdownTable.Percent(m.Accuracy), MarkdownTable.Percent(m.TprAt1PercentFpr));
+        }
+        console.Write(table);
+        console.MarkupLineInterpolated($"test accuracy {MarkdownTable.Percent(report.TestAccuracy)}. Wrote {Path.GetFullPath(Path.Combine(folder, "audit.json"))} and audit.md ({report.Seconds:F1} s).");
+        return LetheCli.Ok;
     }
 
     static void Show(IAnsiConsole console, EncoderAuditReport report)

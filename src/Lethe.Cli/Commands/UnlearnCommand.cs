@@ -41,10 +41,6 @@ public static class UnlearnCommand
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
-            var target = PretrainRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
-            if (parse.GetValue(forgetIds) is { } idsFile)
-                target = target with { Split = target.Split.WithForget(ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
-            var (runFolder, pretrain, data, split) = (target.Folder, target.Settings, target.Data, target.Split);
             var settings = new UnlearningSettings
             {
                 Method = parse.GetValue(method)!,
@@ -60,6 +56,12 @@ public static class UnlearnCommand
                 Seed = parse.GetValue(seed),
             };
             settings.Validate();
+            if (Supervised.ClassifierRun.IsClassifierRun(parse.GetValue(run)!))
+                return UnlearnClassifier(console, parse.GetValue(run)!, parse.GetValue(forgetIds), parse.GetValue(dataDir), parse.GetValue(outFolder), settings, device);
+            var target = PretrainRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
+            if (parse.GetValue(forgetIds) is { } idsFile)
+                target = target with { Split = target.Split.WithForget(ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
+            var (runFolder, pretrain, data, split) = (target.Folder, target.Settings, target.Data, target.Split);
             var folder = parse.GetValue(outFolder) ?? Path.Combine(runFolder, $"unlearn-{settings.Method}");
 
             var trainer = new ContrastiveTrainer(pretrain, data, split, runFolder, device);
@@ -96,6 +98,36 @@ public static class UnlearnCommand
             return result.Diverged ? LetheCli.UserError : LetheCli.Ok;
         });
         return command;
+    }
+
+    /// <summary>Unlearning a supervised classifier: the supervised audit before and after, test accuracy.</summary>
+    static int UnlearnClassifier(IAnsiConsole console, string runFolder, string? forgetIds, string? dataDir, string? outFolder, UnlearningSettings settings, TorchSharp.torch.Device device)
+    {
+        var target = Supervised.ClassifierRun.Open(runFolder, dataDir);
+        if (forgetIds is { } idsFile)
+            target = target with { Split = target.Split.WithForget(ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
+        var folder = outFolder ?? Path.Combine(runFolder, $"unlearn-{settings.Method}");
+        var model = target.LoadModel(device);
+        var audit = new AuditSettings { Seed = settings.Seed };
+        console.MarkupLineInterpolated($"Unlearning {target.Split.Forget.Length} of {target.Split.Members.Length} members of classifier {Path.GetFullPath(target.FinalCheckpoint)} with {settings.Method} (lr {settings.LearningRate})");
+        var before = ClassifierAudit.Run("before", model, target.Data, target.Split, audit, device);
+        var unlearner = new Unlearner(new ClassifierTarget(model), settings, device)
+        {
+            OnEpoch = e => console.WriteLine($"epoch {e.Epoch}: total {e.Total:F4}  train {e.Train:F4}  penalty {e.Penalty:F5}  forget term {e.Forget:F4}  ({e.Seconds:F1} s)"),
+        };
+        var result = unlearner.Run(target.Data.Train, target.Split.Forget, target.Split.ShadowNonMembers, retainIds: target.Split.Retain);
+        var after = ClassifierAudit.Run("after", model, target.Data, target.Split, audit, device);
+        Directory.CreateDirectory(folder);
+        Checkpoint.Save(Path.Combine(folder, "unlearned.ckpt"), model, Supervised.Classifier.Architecture(target.Settings.Encoder), target.Settings.Epochs, settings.Seed, settings);
+        LetheJson.WriteFile(Path.Combine(folder, "unlearning.json"), new { settings, run = Path.GetFullPath(runFolder), forget = target.Split.Forget.Length, result, before, after });
+        var table = new Table().AddColumns("", "before", "after");
+        table.AddRow("forget vs non-members: AUC confidence / loss", $"{before.ForgetAttacks.Confidence.Auc:F3} / {before.ForgetAttacks.Loss.Auc:F3}", $"{after.ForgetAttacks.Confidence.Auc:F3} / {after.ForgetAttacks.Loss.Auc:F3}");
+        table.AddRow("retain vs non-members: AUC confidence", $"{before.RetainAttacks.Confidence.Auc:F3}", $"{after.RetainAttacks.Confidence.Auc:F3}");
+        table.AddRow("forget accuracy", $"{before.Diagnostics[0].Accuracy:P1}", $"{after.Diagnostics[0].Accuracy:P1}");
+        table.AddRow("test accuracy", $"{before.TestAccuracy:P1}", $"{after.TestAccuracy:P1}");
+        console.Write(table);
+        console.MarkupLineInterpolated($"{(result.Diverged ? "[red]diverged[/]" : "done")}: {result.StopReason}; {result.Seconds:F1} s. Wrote {Path.GetFullPath(folder)}.");
+        return result.Diverged ? LetheCli.UserError : LetheCli.Ok;
     }
 
     sealed record Figures(MembershipMonitorResult Forget, MembershipMonitorResult Retain, double KnnAccuracy);

@@ -61,4 +61,26 @@ public static class AuditMarkdown
         }
         return table;
     }
+
+    /// <summary>A classifier's audit as Markdown.</summary>
+    public static string Render(ClassifierAuditReport report)
+    {
+        var text = new StringBuilder();
+        text.Append($"# Audit of {report.Model}\n\n");
+        text.Append($"Supervised attacks fitted on {(report.Attacker == "shadow" ? "a shadow classifier's" : "a calibration part of the target's")} known members ({report.CalibrationMembers}) and non-members ({report.CalibrationNonMembers}); ")
+            .Append($"scored on {report.Forget} forgotten and {report.Retain} retained members against {report.NonMembers} non-members. Accuracy and precision are at equal priors (docs/membership-metrics.md).\n\n");
+        var table = new MarkdownTable("scored", "attack", "AUC", "accuracy", "precision", "recall", "TPR at 1% FPR", "TPR at 0.1% FPR");
+        foreach (var (scored, result) in new[] { ("forget", report.ForgetAttacks), ("retain", report.RetainAttacks) })
+        {
+            foreach (var (attack, m) in new[] { ("confidence threshold", result.Confidence), ("entropy threshold", result.Entropy), ("loss threshold", result.Loss), ("model-based (top-k)", result.Model) })
+                table.Add(scored, attack, Number(m.Auc), Percent(m.Accuracy), Percent(m.Precision), Percent(m.Recall), Percent(m.TprAt1PercentFpr), Percent(m.TprAt01PercentFpr));
+        }
+        text.Append("## Membership inference\n\n").Append(table).Append('\n');
+        var diagnostics = new MarkdownTable("group", "samples", "accuracy", "top-1 prob.", "top-3 prob.", "entropy", "loss");
+        foreach (var g in report.Diagnostics)
+            diagnostics.Add(g.Group, g.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Percent(g.Accuracy), Number(g.Top1, 4), Number(g.Top3, 4), Number(g.Entropy), Number(g.Loss));
+        text.Append("## Per-sample diagnostics (means)\n\n").Append(diagnostics).Append('\n');
+        text.Append($"## Utility\n\n- test accuracy (whole test split): {Percent(report.TestAccuracy)}\n\nThe audit took {report.Seconds:F1} s.\n");
+        return text.ToString();
+    }
 }

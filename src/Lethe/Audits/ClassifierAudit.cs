@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using Lethe.Data;
+using Lethe.Runtime;
+using Lethe.Supervised;
+using static TorchSharp.torch;
+
+namespace Lethe.Audits;
+
+/// <summary>Means of a classifier's per-sample diagnostics over one group.</summary>
+public sealed record ClassifierGroupDiagnostics(string Group, int Count, double Top1, double Top3, double Entropy, double Loss, double Accuracy);
+
+/// <summary>What `lethe audit` writes for a classifier: the supervised attacks on forget and retained members, diagnostics, test accuracy.</summary>
+public sealed record ClassifierAuditReport(
+    string Model,
+    string Attacker,
+    AuditSettings Settings,
+    int Forget,
+    int Retain,
+    int NonMembers,
+    int CalibrationMembers,
+    int CalibrationNonMembers,
+    SupervisedAttackResult ForgetAttacks,
+    SupervisedAttackResult RetainAttacks,
+    IReadOnlyList<ClassifierGroupDiagnostics> Diagnostics,
+    double TestAccuracy,
+    double Seconds);
+
+/// <summary>
+/// Audits a classifier the way <see cref="EncoderAudit"/> audits an encoder: the same groups and calibration split
+/// (or a shadow classifier's shadow members and non-members), the supervised attacks on the class softmax, per-group
+/// diagnostics and accuracy, and test accuracy as utility.
+/// </summary>
+public static class ClassifierAudit
+{
+    public static ClassifierAuditReport Run(string name, Classifier model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Classifier? shadow = null)
+    {
+        settings.Validate();
+        var watch = Stopwatch.StartNew();
+        var groups = AuditGroups.From(split, settings, calibrate: shadow is null);
+        PredictionSignals Signals(Classifier m, ImageSet images, int[] ids) => ClassifierSignals.Compute(m, images, ids, settings.TopK, device);
+        var forget = Signals(model, data.Train, groups.Forget);
+        var retain = Signals(model, data.Train, groups.Retain);
+        var nonMembers = Signals(model, data.Test, groups.NonMembers);
+        var (knownMembers, knownNonMembers) = shadow is null
+            ? (Signals(model, data.Train, groups.CalibrationMembers), Signals(model, data.Test, groups.CalibrationNonMembers))
+            : (Signals(shadow, data.Train, split.ShadowMembers), Signals(shadow, data.Train, split.ShadowNonMembers));
+        var seed = Seeds.Derive(settings.Seed, "audit/attack/classifier");
+        ClassifierGroupDiagnostics Diagnose(string group, PredictionSignals s, ImageSet images, int[] ids) => new(
+            group, s.Count, s.Top1.Average(), s.Top3.Average(), s.Entropy.Average(), s.Loss.Average(), ClassifierSignals.Accuracy(model, images, ids, device));
+        return new ClassifierAuditReport(
+            name, shadow is null ? "calibration" : "shadow", settings,
+            groups.Forget.Length, groups.Retain.Length, groups.NonMembers.Length,
+            shadow is null ? groups.CalibrationMembers.Length : split.ShadowMembers.Length,
+            shadow is null ? groups.CalibrationNonMembers.Length : split.ShadowNonMembers.Length,
+            SupervisedMembershipAttack.Run(knownMembers, knownNonMembers, forget, nonMembers, seed),
+            SupervisedMembershipAttack.Run(knownMembers, knownNonMembers, retain, nonMembers, seed),
+            [Diagnose("forget", forget, data.Train, groups.Forget), Diagnose("retain", retain, data.Train, groups.Retain), Diagnose("non-members", nonMembers, data.Test, groups.NonMembers)],
+            ClassifierSignals.Accuracy(model, data.Test, Enumerable.Range(0, data.Test.Count).ToArray(), device),
+            watch.Elapsed.TotalSeconds);
+    }
+}
