@@ -32,5 +32,21 @@ public static class CommonOptions
         Description = "Folder holding the data set's files (default: its Debian package's folder, where there is one)",
     };
 
+    /// <summary>The run a reference trains for (--retrain-of or --shadow-of) and the part of its split it trains on, or null.</summary>
+    public static (string Run, string TrainOn)? Reference(string? retrainOf, string? shadowOf) => (retrainOf, shadowOf) switch
+    {
+        ({ } r, null) => (r, "retain"),
+        (null, { } r) => (r, "shadow"),
+        (null, null) => null,
+        _ => throw new LetheException("give --retrain-of or --shadow-of, not both"),
+    };
+
+    /// <summary>Where a run is written: --out, else RUN/retrain or RUN/shadow for a reference, else the command's default.</summary>
+    public static string RunFolder(string? output, (string Run, string TrainOn)? reference, string fallback) =>
+        output ?? (reference is { } r ? Path.Combine(r.Run, r.TrainOn == "retain" ? "retrain" : "shadow") : fallback);
+
+    /// <summary>A reference's seed: a retrain shares the target's (it is what unlearning should imitate); a shadow model draws its own.</summary>
+    public static long ReferenceSeed(long targetSeed, string trainOn) => trainOn == "shadow" ? Seeds.Derive(targetSeed, "shadow") : targetSeed;
+
     public static RuntimeSettings Runtime(ParseResult parse) => new(parse.GetValue(Device) ?? "cpu", parse.GetValue(Threads));
 }

@@ -44,15 +44,7 @@ public static class DemoCommand
             Directory.CreateDirectory(folder);
             LetheJson.WriteFile(Path.Combine(folder, "demo-settings.json"), new { settings, recipe });
 
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (cancel.IsCancellationRequested) return;
-                e.Cancel = true;
-                cancel.Cancel();
-                console.MarkupLine("[yellow]Stopping after this epoch's checkpoint; run the demo again to continue (Ctrl-C again to abort)...[/]");
-            };
-            Console.CancelKeyPress += onCancel;
+            using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint; run the demo again to continue");
             try
             {
                 var stages = new[] { "pretrain", "audit original", "unlearn", "audit unlearned", "retrain", "audit retrained" };
@@ -87,10 +79,6 @@ public static class DemoCommand
             {
                 console.MarkupLineInterpolated($"[yellow]{stopped.Message}[/]");
                 return 130;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
             }
         });
         return command;

@@ -55,15 +55,8 @@ public static class PretrainCommand
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
-            var reference = (parse.GetValue(retrainOf), parse.GetValue(shadowOf)) switch
-            {
-                ({ } r, null) => (Run: r, TrainOn: "retain"),
-                (null, { } r) => (Run: r, TrainOn: "shadow"),
-                (null, null) => ((string Run, string TrainOn)?)null,
-                _ => throw new LetheException("give --retrain-of or --shadow-of, not both"),
-            };
-            var folder = parse.GetValue(output) ?? (reference is { } re ? Path.Combine(re.Run, re.TrainOn == "retain" ? "retrain" : "shadow")
-                : Path.Combine("runs", $"pretrain-{parse.GetValue(method)}"));
+            var reference = CommonOptions.Reference(parse.GetValue(retrainOf), parse.GetValue(shadowOf));
+            var folder = CommonOptions.RunFolder(parse.GetValue(output), reference, Path.Combine("runs", $"pretrain-{parse.GetValue(method)}"));
             var resuming = parse.GetValue(resume);
             PretrainSettings settings;
             MembershipSplit? split = null;
@@ -87,7 +80,7 @@ public static class PretrainCommand
                 var target = LetheJson.ReadFile<PretrainSettings>(Path.Combine(of.Run, ContrastiveTrainer.SettingsFile), "run settings");
                 // A retrain shares the target's seed (it is the model unlearning should imitate); a shadow encoder draws
                 // its own initialisation, order and augmentations, which EncoderMI's attacker cannot copy from the target.
-                settings = target with { TrainOn = of.TrainOn, Seed = of.TrainOn == "shadow" ? Seeds.Derive(target.Seed, "shadow") : target.Seed };
+                settings = target with { TrainOn = of.TrainOn, Seed = CommonOptions.ReferenceSeed(target.Seed, of.TrainOn) };
             }
             else
             {
@@ -107,27 +100,12 @@ public static class PretrainCommand
                 new SplitSettings { Members = settings.Members, NonMembers = settings.NonMembers, ForgetFraction = settings.ForgetFraction, Seed = settings.Seed },
                 data.Name, data.Train.Count, data.Test.Count);
 
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (cancel.IsCancellationRequested) return; // a second Ctrl-C stops at once
-                e.Cancel = true;
-                cancel.Cancel();
-                console.MarkupLine("[yellow]Stopping after this epoch's checkpoint (Ctrl-C again to abort)...[/]");
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                console.MarkupLineInterpolated(
-                    $"[bold]{settings.Method}[/] on {data.Name}: {(settings.TrainOn == "members" ? split.Members.Length : settings.TrainOn == "retain" ? split.Retain.Length : split.ShadowMembers.Length)} {settings.TrainOn}, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
-                var result = Train(console, settings, data, split, folder, device, resuming, cancel.Token);
-                Summarise(console, result, folder);
-                return result.Completed ? LetheCli.Ok : 130;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint");
+            console.MarkupLineInterpolated(
+                $"[bold]{settings.Method}[/] on {data.Name}: {(settings.TrainOn == "members" ? split.Members.Length : settings.TrainOn == "retain" ? split.Retain.Length : split.ShadowMembers.Length)} {settings.TrainOn}, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
+            var result = Train(console, settings, data, split, folder, device, resuming, cancel.Token);
+            Summarise(console, result, folder);
+            return result.Completed ? LetheCli.Ok : 130;
         });
         return command;
     }

@@ -41,14 +41,8 @@ public static class TrainCommand
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
-            var reference = (parse.GetValue(retrainOf), parse.GetValue(shadowOf)) switch
-            {
-                ({ } r, null) => (Run: r, TrainOn: "retain"),
-                (null, { } r) => (Run: r, TrainOn: "shadow"),
-                (null, null) => ((string Run, string TrainOn)?)null,
-                _ => throw new LetheException("give --retrain-of or --shadow-of, not both"),
-            };
-            var folder = parse.GetValue(output) ?? (reference is { } re ? Path.Combine(re.Run, re.TrainOn == "retain" ? "retrain" : "shadow") : Path.Combine("runs", "train"));
+            var reference = CommonOptions.Reference(parse.GetValue(retrainOf), parse.GetValue(shadowOf));
+            var folder = CommonOptions.RunFolder(parse.GetValue(output), reference, Path.Combine("runs", "train"));
             var resuming = parse.GetValue(resume);
             var given = recipe.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
             ClassifierSettings settings;
@@ -59,7 +53,7 @@ public static class TrainCommand
                 var from = resuming ? folder : reference!.Value.Run;
                 settings = LetheJson.ReadFile<ClassifierSettings>(Path.Combine(from, RunFolder.SettingsFile), "run settings");
                 if (!resuming && reference is { } of)
-                    settings = settings with { TrainOn = of.TrainOn, Seed = of.TrainOn == "shadow" ? Seeds.Derive(settings.Seed, "shadow") : settings.Seed };
+                    settings = settings with { TrainOn = of.TrainOn, Seed = CommonOptions.ReferenceSeed(settings.Seed, of.TrainOn) };
             }
             else
             {
@@ -88,35 +82,20 @@ public static class TrainCommand
                 new SplitSettings { Members = settings.Members, NonMembers = settings.NonMembers, ForgetFraction = settings.ForgetFraction, Seed = settings.Seed },
                 data.Name, data.Train.Count, data.Test.Count);
 
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
+            using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint");
+            var trainer = new ClassifierTrainer(settings, data, split, folder, device)
             {
-                if (cancel.IsCancellationRequested) return;
-                e.Cancel = true;
-                cancel.Cancel();
-                console.MarkupLine("[yellow]Stopping after this epoch's checkpoint (Ctrl-C again to abort)...[/]");
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                var trainer = new ClassifierTrainer(settings, data, split, folder, device)
+                OnEpoch = m =>
                 {
-                    OnEpoch = m =>
-                    {
-                        if (m.TestAccuracy is { } test)
-                            console.WriteLine($"epoch {m.Epoch} loss {m.Loss:F4} train {m.TrainAccuracy:P1} test {test:P1} AUC confidence {m.Membership!.ConfidenceAuc:F3} loss {m.Membership.LossAuc:F3} | {m.ImagesPerSecond:N0} img/s | {TimeSpan.FromSeconds(m.TrainingSeconds):hh\\:mm\\:ss}");
-                    },
-                };
-                console.MarkupLineInterpolated(
-                    $"[bold]classifier[/] on {data.Name}: {trainer.TrainIds.Count} {settings.TrainOn}, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
-                var result = trainer.Run(resuming, cancel.Token);
-                console.MarkupLineInterpolated($"{(result.Completed ? "completed" : $"stopped after epoch {result.Epoch} (resume with --resume)")}: {Path.GetFullPath(result.Checkpoint)}");
-                return result.Completed ? LetheCli.Ok : 130;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+                    if (m.TestAccuracy is { } test)
+                        console.WriteLine($"epoch {m.Epoch} loss {m.Loss:F4} train {m.TrainAccuracy:P1} test {test:P1} AUC confidence {m.Membership!.ConfidenceAuc:F3} loss {m.Membership.LossAuc:F3} | {m.ImagesPerSecond:N0} img/s | {TimeSpan.FromSeconds(m.TrainingSeconds):hh\\:mm\\:ss}");
+                },
+            };
+            console.MarkupLineInterpolated(
+                $"[bold]classifier[/] on {data.Name}: {trainer.TrainIds.Count} {settings.TrainOn}, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
+            var result = trainer.Run(resuming, cancel.Token);
+            console.MarkupLineInterpolated($"{(result.Completed ? "completed" : $"stopped after epoch {result.Epoch} (resume with --resume)")}: {Path.GetFullPath(result.Checkpoint)}");
+            return result.Completed ? LetheCli.Ok : 130;
         });
         return command;
     }
