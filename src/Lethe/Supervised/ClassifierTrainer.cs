@@ -51,7 +51,8 @@ public sealed class ClassifierTrainer
     readonly RunFolder folder;
     readonly Device device;
 
-    public ClassifierTrainer(ClassifierSettings settings, Dataset data, MembershipSplit split, string folder, Device device)
+    /// <summary>A trainer on the split's <see cref="ClassifierSettings.TrainOn"/> set, or on <paramref name="trainIds"/> when given (SISA's shards).</summary>
+    public ClassifierTrainer(ClassifierSettings settings, Dataset data, MembershipSplit split, string folder, Device device, IReadOnlyList<int>? trainIds = null)
     {
         settings.Validate();
         this.settings = settings;
@@ -59,7 +60,7 @@ public sealed class ClassifierTrainer
         this.split = split;
         this.folder = new RunFolder(folder);
         this.device = device;
-        TrainIds = settings.TrainOn switch
+        TrainIds = trainIds ?? settings.TrainOn switch
         {
             "retain" => split.Retain,
             "shadow" => split.ShadowMembers,
