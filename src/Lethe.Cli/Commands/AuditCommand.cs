@@ -45,17 +45,15 @@ public static class AuditCommand
                 return AuditClassifier(console, parse.GetValue(run)!, parse.GetValue(checkpoint), parse.GetValue(forgetIds), parse.GetValue(shadow), parse.GetValue(outFolder), parse.GetValue(dataDir), settings, device);
             var target = PretrainRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
             if (parse.GetValue(forgetIds) is { } idsFile)
-                target = target with { Split = target.Split.WithForget(Data.ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
+                target = target with { Split = target.Split.WithForgetFile(idsFile) };
             var checkpointPath = parse.GetValue(checkpoint) ?? target.FinalCheckpoint;
             var model = target.LoadModel(device, checkpointPath);
             ContrastiveModel? shadowModel = null;
             if (parse.GetValue(shadow) is { } shadowFolder)
             {
                 var shadowRun = PretrainRun.Open(shadowFolder, data: target.Data);
-                var sameRecipe = LetheJson.Serialize(shadowRun.Settings with { TrainOn = "members", Seed = 0 }) == LetheJson.Serialize(target.Settings with { TrainOn = "members", Seed = 0 });
-                if (shadowRun.Settings.TrainOn != "shadow" || !sameRecipe
-                    || !shadowRun.Split.ShadowMembers.SequenceEqual(target.Split.ShadowMembers) || !shadowRun.Split.ShadowNonMembers.SequenceEqual(target.Split.ShadowNonMembers))
-                    throw new LetheException($"{shadowFolder} is not a shadow run of this run's recipe and split: train one with lethe pretrain --shadow-of {target.Folder}");
+                CheckShadow(shadowFolder, shadowRun.Settings.TrainOn, shadowRun.Settings with { TrainOn = "members", Seed = 0 }, shadowRun.Split,
+                    target.Settings with { TrainOn = "members", Seed = 0 }, target.Split, $"lethe pretrain --shadow-of {target.Folder}");
                 shadowModel = shadowRun.LoadModel(device);
             }
             var folder = parse.GetValue(outFolder) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "audit");
@@ -76,16 +74,15 @@ public static class AuditCommand
     {
         var target = Supervised.ClassifierRun.Open(runFolder, dataDir);
         if (forgetIds is { } idsFile)
-            target = target with { Split = target.Split.WithForget(Data.ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
+            target = target with { Split = target.Split.WithForgetFile(idsFile) };
         var checkpointPath = checkpoint ?? target.FinalCheckpoint;
         var model = target.LoadModel(device, checkpointPath);
         Supervised.Classifier? shadowModel = null;
         if (shadowFolder is not null)
         {
             var shadowRun = Supervised.ClassifierRun.Open(shadowFolder, data: target.Data);
-            var sameRecipe = LetheJson.Serialize(shadowRun.Settings with { TrainOn = "members", Seed = 0 }) == LetheJson.Serialize(target.Settings with { TrainOn = "members", Seed = 0 });
-            if (shadowRun.Settings.TrainOn != "shadow" || !sameRecipe || !shadowRun.Split.ShadowMembers.SequenceEqual(target.Split.ShadowMembers))
-                throw new LetheException($"{shadowFolder} is not a shadow run of this run's recipe and split: train one with lethe train --shadow-of {target.Folder}");
+            CheckShadow(shadowFolder, shadowRun.Settings.TrainOn, shadowRun.Settings with { TrainOn = "members", Seed = 0 }, shadowRun.Split,
+                target.Settings with { TrainOn = "members", Seed = 0 }, target.Split, $"lethe train --shadow-of {target.Folder}");
             shadowModel = shadowRun.LoadModel(device);
         }
         var folder = outFolder ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "audit");
@@ -102,6 +99,18 @@ public static class AuditCommand
         console.Write(table);
         console.MarkupLineInterpolated($"test accuracy {MarkdownTable.Percent(report.TestAccuracy)}. Wrote {Path.GetFullPath(Path.Combine(folder, "audit.json"))} and audit.md ({report.Seconds:F1} s).");
         return LetheCli.Ok;
+    }
+
+    /// <summary>
+    /// A shadow run must be a shadow (TrainOn = shadow) of the target's recipe, its seed aside, on the same shadow sets.
+    /// The callers pass both recipes with TrainOn and Seed set alike.
+    /// </summary>
+    static void CheckShadow<TSettings>(string shadowFolder, string trainOn, TSettings shadowRecipe, Data.MembershipSplit shadowSplit,
+        TSettings targetRecipe, Data.MembershipSplit targetSplit, string howToTrain)
+    {
+        if (trainOn != "shadow" || LetheJson.Serialize(shadowRecipe) != LetheJson.Serialize(targetRecipe)
+            || !shadowSplit.ShadowMembers.SequenceEqual(targetSplit.ShadowMembers) || !shadowSplit.ShadowNonMembers.SequenceEqual(targetSplit.ShadowNonMembers))
+            throw new LetheException($"{shadowFolder} is not a shadow run of this run's recipe and split: train one with {howToTrain}");
     }
 
     static void Show(IAnsiConsole console, EncoderAuditReport report)

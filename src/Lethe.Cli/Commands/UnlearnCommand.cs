@@ -60,7 +60,7 @@ public static class UnlearnCommand
                 return UnlearnClassifier(console, parse.GetValue(run)!, parse.GetValue(forgetIds), parse.GetValue(dataDir), parse.GetValue(outFolder), settings, device);
             var target = PretrainRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
             if (parse.GetValue(forgetIds) is { } idsFile)
-                target = target with { Split = target.Split.WithForget(ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
+                target = target with { Split = target.Split.WithForgetFile(idsFile) };
             var (runFolder, pretrain, data, split) = (target.Folder, target.Settings, target.Data, target.Split);
             var folder = parse.GetValue(outFolder) ?? Path.Combine(runFolder, $"unlearn-{settings.Method}");
 
@@ -105,7 +105,7 @@ public static class UnlearnCommand
     {
         var target = Supervised.ClassifierRun.Open(runFolder, dataDir);
         if (forgetIds is { } idsFile)
-            target = target with { Split = target.Split.WithForget(ForgetSet.Load(idsFile, target.Split.TrainCount, target.Split.Members), idsFile) };
+            target = target with { Split = target.Split.WithForgetFile(idsFile) };
         var folder = outFolder ?? Path.Combine(runFolder, $"unlearn-{settings.Method}");
         var model = target.LoadModel(device);
         var audit = new AuditSettings { Seed = settings.Seed };

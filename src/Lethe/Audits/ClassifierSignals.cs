@@ -18,6 +18,7 @@ public static class ClassifierSignals
             var top = new List<double[]>();
             var entropy = new List<double>();
             var loss = new List<double>();
+            var correct = new List<bool>();
             for (var start = 0; start < ids.Count; start += chunk)
             {
                 using var scope = NewDisposeScope();
@@ -30,9 +31,11 @@ public static class ClassifierSignals
                 var topValues = probabilities.topk(k, 1).values.to(ScalarType.Float64).cpu().data<double>().ToArray();
                 for (var i = 0; i < batch.Length; i++) top.Add(topValues.AsSpan(i * k, k).ToArray());
                 entropy.AddRange(Values(-(probabilities * logProbabilities).sum(1)));
-                loss.AddRange(Values(nn.functional.nll_loss(logProbabilities, images.LabelBatch(batch, device), reduction: nn.Reduction.None)));
+                var labels = images.LabelBatch(batch, device);
+                loss.AddRange(Values(nn.functional.nll_loss(logProbabilities, labels, reduction: nn.Reduction.None)));
+                correct.AddRange(logits.argmax(1).eq(labels).cpu().data<bool>().ToArray());
             }
-            return new PredictionSignals([.. top], [.. entropy], [.. loss]);
+            return new PredictionSignals([.. top], [.. entropy], [.. loss], [.. correct]);
         }
         finally
         {

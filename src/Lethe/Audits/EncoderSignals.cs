@@ -7,9 +7,10 @@ namespace Lethe.Audits;
 /// <summary>
 /// What a supervised membership attack reads from a model's prediction on one clean image: the top-k softmax
 /// probabilities (descending), the entropy of the whole distribution, and the sample's loss. An encoder is read as
-/// a classifier over its output dimensions, as the paper does.
+/// a classifier over its output dimensions, as the paper does. <see cref="Correct"/> says, for a classifier, whether
+/// the top class is the true label (null for encoders, which have no labels).
 /// </summary>
-public sealed record PredictionSignals(double[][] TopProbabilities, double[] Entropy, double[] Loss)
+public sealed record PredictionSignals(double[][] TopProbabilities, double[] Entropy, double[] Loss, bool[]? Correct = null)
 {
     public int Count => Entropy.Length;
 

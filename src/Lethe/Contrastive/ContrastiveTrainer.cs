@@ -55,6 +55,7 @@ public sealed class ContrastiveTrainer
     readonly Dataset data;
     readonly MembershipSplit split;
     readonly string folder;
+    readonly RunFolder run;
     readonly Device device;
 
     public ContrastiveTrainer(PretrainSettings settings, Dataset data, MembershipSplit split, string folder, Device device)
@@ -63,15 +64,11 @@ public sealed class ContrastiveTrainer
         this.settings = settings;
         this.data = data;
         this.split = split;
-        TrainIds = settings.TrainOn switch
-        {
-            "retain" => split.Retain,
-            "shadow" => split.ShadowMembers,
-            _ => split.Members,
-        };
+        TrainIds = split.TrainingIds(settings.TrainOn);
         if (TrainIds.Count < settings.BatchSize)
             throw new LetheException($"batch size {settings.BatchSize} is larger than the {TrainIds.Count} samples to train on ({settings.TrainOn})");
         this.folder = folder;
+        run = new RunFolder(folder);
         this.device = device;
     }
 
@@ -127,11 +124,11 @@ public sealed class ContrastiveTrainer
             var manifest = Checkpoint.Load(latest, model, architecture, optimizer);
             startEpoch = manifest.Epoch;
             trainingSeconds = ReadMetrics(folder).Where(m => m.Epoch <= startEpoch).Select(m => m.TrainingSeconds).LastOrDefault();
-            new RunFolder(folder).TrimMetrics<EpochMetrics>(startEpoch, m => m.Epoch);
+            run.TrimMetrics<EpochMetrics>(startEpoch, m => m.Epoch);
         }
         else
         {
-            new RunFolder(folder).StartFresh(settings, split);
+            run.StartFresh(settings, split);
         }
 
         var augmentation = new ContrastiveAugmentation(settings.Augmentation);
@@ -245,7 +242,7 @@ public sealed class ContrastiveTrainer
     public (Tensor Features, long[] Labels) FeaturesOf(ContrastiveModel model, ImageSet images, IReadOnlyList<int> ids) =>
         BackboneFeatures.Of(model, images, ids, device);
 
-    void AppendMetrics(EpochMetrics metrics) => new RunFolder(folder).AppendMetrics(metrics);
+    void AppendMetrics(EpochMetrics metrics) => run.AppendMetrics(metrics);
 
     public static List<EpochMetrics> ReadMetrics(string folder) => new RunFolder(folder).ReadMetrics<EpochMetrics>();
 }

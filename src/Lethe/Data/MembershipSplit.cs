@@ -129,6 +129,18 @@ public sealed record MembershipSplit
         return split;
     }
 
+    /// <summary>The same split with the forget set read from an id file (one training-split id per line).</summary>
+    public MembershipSplit WithForgetFile(string path) => WithForget(ForgetSet.Load(path, TrainCount, Members), path);
+
+    /// <summary>The ids a run trains on: members (the target), retain (the retrain-from-scratch reference) or shadow (shadow members).</summary>
+    public IReadOnlyList<int> TrainingIds(string trainOn) => trainOn switch
+    {
+        "members" => Members,
+        "retain" => Retain,
+        "shadow" => ShadowMembers,
+        _ => throw new LetheException($"unknown training set '{trainOn}': use members, retain or shadow"),
+    };
+
     public void Save(string path) => LetheJson.WriteFile(path, this);
 
     /// <summary>Reads and checks a manifest; with <paramref name="dataset"/>, also that it was made for that data set's sizes.</summary>

@@ -60,12 +60,7 @@ public sealed class ClassifierTrainer
         this.split = split;
         this.folder = new RunFolder(folder);
         this.device = device;
-        TrainIds = trainIds ?? settings.TrainOn switch
-        {
-            "retain" => split.Retain,
-            "shadow" => split.ShadowMembers,
-            _ => split.Members,
-        };
+        TrainIds = trainIds ?? split.TrainingIds(settings.TrainOn);
         if (TrainIds.Count < settings.BatchSize)
             throw new LetheException($"batch size {settings.BatchSize} is larger than the {TrainIds.Count} samples to train on ({settings.TrainOn})");
     }

@@ -84,7 +84,7 @@ public sealed class Unlearner
                 return copy;
             }
             var forget = Shuffled(forgetIds, "order")!;
-            var others = Shuffled(nonMemberIds, "non-members");
+            var others = Shuffled(method.NeedsNonMembers ? nonMemberIds : null, "non-members");
             var retain = Shuffled(method.NeedsRetain ? retainIds : null, "retain");
             var driver = method.DrivenByRetain ? retain! : forget;
             using var generator = new Generator((ulong)Seeds.Derive(settings.Seed, $"unlearn/augment/{epoch}"));
