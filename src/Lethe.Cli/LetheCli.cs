@@ -30,6 +30,7 @@ public static class LetheCli
         root.Subcommands.Add(UnlearnCommand.Build(console));
         root.Subcommands.Add(AuditCommand.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
+        root.Subcommands.Add(ReproduceCommand.Build(console));
         root.Subcommands.Add(DoctorCommand.Build(console));
         return root;
     }

@@ -52,5 +52,20 @@ public class SisaTests
             for (var i = 0; i < p.Length; i++) expected[i] += p[i] / models.Count;
         }
         for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], ensemble[i], 5);
+
+        // The audit's view of the ensemble: log of the same mean, in double precision.
+        var logProbabilities = Sisa.LogProbabilities(models, images).exp().data<double>().ToArray();
+        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], logProbabilities[i], 5);
+
+        // The ensemble's audit: test accuracy is the ensemble's own, on the first TestSamples images.
+        var settings = new Audits.AuditSettings { TestSamples = 15, Seed = 2 };
+        var report = Audits.ClassifierAudit.Run("sisa", x => Sisa.LogProbabilities(models, x), data, split, settings, CPU);
+        var first = Enumerable.Range(0, 15).ToArray();
+        var predicted = Sisa.Predict(models, data.Test.Batch(first)).argmax(1).data<long>().ToArray();
+        var labels = data.Test.LabelBatch(first, CPU).data<long>().ToArray();
+        Assert.Equal(predicted.Zip(labels).Count(p => p.First == p.Second) / 15.0, report.TestAccuracy, 12);
+        var forgetTop1 = report.Diagnostics.First(d => d.Group == "forget").Top1;
+        var expectedTop1 = Sisa.Predict(models, data.Train.Batch(split.Forget)).max(1).values.mean().item<float>();
+        Assert.Equal(expectedTop1, forgetTop1, 5);
     }
 }

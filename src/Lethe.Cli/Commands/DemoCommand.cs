@@ -75,7 +75,7 @@ public static class DemoCommand
                 console.MarkupLineInterpolated($"Report: {Path.GetFullPath(files.Markdown)} and {Path.GetFullPath(files.Html)} ({watch.Elapsed:mm\\:ss} in all).");
                 return LetheCli.Ok;
             }
-            catch (DemoStoppedException stopped)
+            catch (ExperimentStoppedException stopped)
             {
                 console.MarkupLineInterpolated($"[yellow]{stopped.Message}[/]");
                 return 130;

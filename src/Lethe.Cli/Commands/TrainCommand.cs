@@ -85,11 +85,7 @@ public static class TrainCommand
             using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint");
             var trainer = new ClassifierTrainer(settings, data, split, folder, device)
             {
-                OnEpoch = m =>
-                {
-                    if (m.TestAccuracy is { } test)
-                        console.WriteLine($"epoch {m.Epoch} loss {m.Loss:F4} train {m.TrainAccuracy:P1} test {test:P1} AUC confidence {m.Membership!.ConfidenceAuc:F3} loss {m.Membership.LossAuc:F3} | {m.ImagesPerSecond:N0} img/s | {TimeSpan.FromSeconds(m.TrainingSeconds):hh\\:mm\\:ss}");
-                },
+                OnEpoch = m => Report(console, m, settings.Epochs),
             };
             console.MarkupLineInterpolated(
                 $"[bold]classifier[/] on {data.Name}: {trainer.TrainIds.Count} {settings.TrainOn}, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
@@ -98,5 +94,13 @@ public static class TrainCommand
             return result.Completed ? LetheCli.Ok : 130;
         });
         return command;
+    }
+
+    /// <summary>One plain line per evaluated epoch (a classifier trains in a few minutes; a line per evaluation is progress enough).</summary>
+    internal static void Report(IAnsiConsole console, ClassifierEpochMetrics m, int epochs)
+    {
+        if (m.TestAccuracy is not { } test) return;
+        var left = TimeSpan.FromSeconds(m.TrainingSeconds / m.Epoch * (epochs - m.Epoch));
+        console.WriteLine($"epoch {m.Epoch}/{epochs} loss {m.Loss:F4} train {m.TrainAccuracy:P1} test {test:P1} AUC confidence {m.Membership!.ConfidenceAuc:F3} loss {m.Membership.LossAuc:F3} | {m.ImagesPerSecond:N0} img/s | {TimeSpan.FromSeconds(m.TrainingSeconds):hh\\:mm\\:ss}, {left:hh\\:mm\\:ss} left");
     }
 }

@@ -24,13 +24,13 @@ public static class UnlearnCommand
             DefaultValueFactory = _ => defaults.Method,
         };
         var ascentWeight = new Option<double>("--ascent-weight") { Description = "NegGrad+: weight of the ascent on the forget set", DefaultValueFactory = _ => defaults.AscentWeight };
-        var alignmentWeight = new Option<double>("--alignment-weight") { Description = "Alignment Calibration: weight of the forget set's view alignment", DefaultValueFactory = _ => defaults.AlignmentWeight };
+        var alignmentWeight = new Option<double?>("--alignment-weight") { Description = "Alignment Calibration: weight of the forget set's view alignment (default 2)" };
         var alpha = new Option<double>("--alpha") { Description = "Weight of L_MEMtrain (0 switches it off)", DefaultValueFactory = _ => defaults.Alpha };
         var beta = new Option<double>("--beta") { Description = "Weight of the gradient penalty", DefaultValueFactory = _ => defaults.Beta };
-        var gamma = new Option<double>("--gamma") { Description = "Weight of L_Norm (gp only)", DefaultValueFactory = _ => defaults.Gamma };
+        var gamma = new Option<double?>("--gamma") { Description = "Weight of L_Norm (gp only; default 1, as in the paper's eq. 2)" };
         var epochs = new Option<int>("--epochs") { Description = "At most this many epochs", DefaultValueFactory = _ => defaults.Epochs };
         var batch = new Option<int>("--batch-size") { Description = "Forget samples per step", DefaultValueFactory = _ => defaults.BatchSize };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => defaults.LearningRate };
+        var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default: the method's, docs/baselines.md: 2e-3 for encoders, 1e-4 to 2e-3 for classifiers)" };
         var output = new Option<string>("--output") { Description = "D: head or backbone", DefaultValueFactory = _ => defaults.Output };
         var seed = new Option<long>("--seed") { Description = "Seed of the order and augmentations", DefaultValueFactory = _ => 0 };
         var outFolder = new Option<string?>("--out", "-o") { Description = "Where to write unlearned.ckpt and unlearning.json (default RUN/unlearn-METHOD)" };
@@ -41,22 +41,23 @@ public static class UnlearnCommand
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
-            var settings = new UnlearningSettings
+            var classifier = Supervised.ClassifierRun.IsClassifierRun(parse.GetValue(run)!);
+            var methodDefaults = UnlearningDefaults.For(parse.GetValue(method)!, classifier);
+            var settings = methodDefaults with
             {
-                Method = parse.GetValue(method)!,
                 Alpha = parse.GetValue(alpha),
                 Beta = parse.GetValue(beta),
-                Gamma = parse.GetValue(gamma),
+                Gamma = parse.GetValue(gamma) ?? methodDefaults.Gamma,
                 AscentWeight = parse.GetValue(ascentWeight),
-                AlignmentWeight = parse.GetValue(alignmentWeight),
+                AlignmentWeight = parse.GetValue(alignmentWeight) ?? methodDefaults.AlignmentWeight,
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batch),
-                LearningRate = parse.GetValue(lr),
+                LearningRate = parse.GetValue(lr) ?? methodDefaults.LearningRate,
                 Output = parse.GetValue(output)!,
                 Seed = parse.GetValue(seed),
             };
             settings.Validate();
-            if (Supervised.ClassifierRun.IsClassifierRun(parse.GetValue(run)!))
+            if (classifier)
                 return UnlearnClassifier(console, parse.GetValue(run)!, parse.GetValue(forgetIds), parse.GetValue(dataDir), parse.GetValue(outFolder), settings, device);
             var target = PretrainRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
             if (parse.GetValue(forgetIds) is { } idsFile)

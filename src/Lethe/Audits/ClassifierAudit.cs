@@ -32,12 +32,19 @@ public sealed record ClassifierAuditReport(
 /// </summary>
 public static class ClassifierAudit
 {
-    public static ClassifierAuditReport Run(string name, Classifier model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Classifier? shadow = null)
+    public static ClassifierAuditReport Run(string name, Classifier model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Classifier? shadow = null) =>
+        ClassifierSignals.InEvalMode(model, () => shadow is null
+            ? Run(name, model.forward, data, split, settings, device)
+            : ClassifierSignals.InEvalMode(shadow, () => Run(name, model.forward, data, split, settings, device, shadow.forward)));
+
+    /// <summary>Audits any predictor given as a function from images to logits or log-probabilities (a SISA ensemble, say).</summary>
+    public static ClassifierAuditReport Run(
+        string name, Func<Tensor, Tensor> model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Func<Tensor, Tensor>? shadow = null)
     {
         settings.Validate();
         var watch = Stopwatch.StartNew();
         var groups = AuditGroups.From(split, settings, calibrate: shadow is null);
-        PredictionSignals Signals(Classifier m, ImageSet images, int[] ids) => ClassifierSignals.Compute(m, images, ids, settings.TopK, device);
+        PredictionSignals Signals(Func<Tensor, Tensor> m, ImageSet images, int[] ids) => ClassifierSignals.Compute(m, images, ids, settings.TopK, device);
         var forget = Signals(model, data.Train, groups.Forget);
         var retain = Signals(model, data.Train, groups.Retain);
         var nonMembers = Signals(model, data.Test, groups.NonMembers);
@@ -55,7 +62,7 @@ public static class ClassifierAudit
             SupervisedMembershipAttack.Run(knownMembers, knownNonMembers, forget, nonMembers, seed),
             SupervisedMembershipAttack.Run(knownMembers, knownNonMembers, retain, nonMembers, seed),
             [Diagnose("forget", forget), Diagnose("retain", retain), Diagnose("non-members", nonMembers)],
-            ClassifierSignals.Accuracy(model, data.Test, Enumerable.Range(0, data.Test.Count).ToArray(), device),
+            ClassifierSignals.Accuracy(model, data.Test, settings.TestIds(data.Test.Count), device),
             watch.Elapsed.TotalSeconds);
     }
 }

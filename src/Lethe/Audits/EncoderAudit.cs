@@ -25,13 +25,20 @@ public sealed record AuditSettings
 
     public int LinearProbeEpochs { get; init; } = 300;
 
+    /// <summary>Test images that utility (kNN, linear probe, test accuracy) is measured on: the first this many, or 0 for the whole test split.</summary>
+    public int TestSamples { get; init; }
+
     public long Seed { get; init; }
+
+    /// <summary>The test ids utility is measured on.</summary>
+    public int[] TestIds(int testCount) => [.. Enumerable.Range(0, TestSamples > 0 ? Math.Min(TestSamples, testCount) : testCount)];
 
     public void Validate()
     {
         if (Views < 2) throw new LetheException($"EncoderMI needs at least 2 views, not {Views}");
         if (!(CalibrationFraction is > 0 and < 1)) throw new LetheException($"the calibration fraction must lie strictly between 0 and 1, not {CalibrationFraction}");
         if (ReferenceSamples < 1 || TopK < 1) throw new LetheException("reference samples and top-k must be at least 1");
+        if (TestSamples < 0) throw new LetheException($"test samples cannot be negative, not {TestSamples}");
     }
 }
 
@@ -186,12 +193,12 @@ public static class EncoderAudit
         return new EncoderAuditResult(report, forget, retain, nonMembers);
     }
 
-    /// <summary>kNN accuracy (the run's k and temperature) and linear-probe accuracy on the whole test split, trained on <paramref name="trainIds"/>.</summary>
+    /// <summary>kNN accuracy (the run's k and temperature) and linear-probe accuracy on the test split (or its first AuditSettings.TestSamples), trained on <paramref name="trainIds"/>.</summary>
     public static (double Knn, double? LinearProbe) Utility(ContrastiveModel model, Dataset data, IReadOnlyList<int> trainIds, PretrainSettings recipe, AuditSettings settings, Device device)
     {
         using var scope = NewDisposeScope();
         var (bank, bankLabels) = BackboneFeatures.Of(model, data.Train, trainIds, device);
-        var (queries, queryLabels) = BackboneFeatures.Of(model, data.Test, Enumerable.Range(0, data.Test.Count).ToArray(), device);
+        var (queries, queryLabels) = BackboneFeatures.Of(model, data.Test, settings.TestIds(data.Test.Count), device);
         var knn = KnnClassifier.Accuracy(bank, bankLabels, queries, queryLabels, data.Train.ClassCount, recipe.KnnK, recipe.KnnTemperature);
         double? probe = settings.LinearProbe
             ? Audits.LinearProbe.Accuracy(bank, bankLabels, queries, queryLabels, data.Train.ClassCount, settings.LinearProbeEpochs, seed: settings.Seed)

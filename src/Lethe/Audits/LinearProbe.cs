@@ -10,6 +10,7 @@ public static class LinearProbe
     public static double Accuracy(Tensor trainFeatures, long[] trainLabels, Tensor testFeatures, long[] testLabels, int classes,
         int epochs = 300, double learningRate = 0.05, double weightDecay = 1e-4, long seed = 0)
     {
+        using var grad = enable_grad(); // training needs autograd even when an audit runs inside no_grad
         using var scope = NewDisposeScope();
         var mean = trainFeatures.mean([0], keepdim: true);
         var std = trainFeatures.std(0, keepdim: true) + 1e-6;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Lethe.Audits;
 using Lethe.Contrastive;
 using Lethe.Data;
@@ -26,13 +25,6 @@ public sealed record DemoSettings
     /// <summary>The recipe the demo pretrains (and retrains) with.</summary>
     public PretrainSettings Recipe() => PretrainPresets.Get(Preset, Method) with { Seed = Seed };
 }
-
-/// <summary>
-/// Wall-clock time of one stage; a cached stage reports the time it took when it ran. For training stages
-/// <see cref="Seconds"/> counts the training steps only and <see cref="WithEvaluations"/> adds the periodic kNN and
-/// membership evaluations, so that the retrain/unlearn ratio compares training with training.
-/// </summary>
-public sealed record StageTiming(string Stage, double Seconds, bool Cached, double? WithEvaluations = null);
 
 /// <summary>The targets issue 4 sets for the demo, checked on the head's EncoderMI threshold attack.</summary>
 public sealed record DemoTargets(double AucBefore, double ForgetAucAfter, double ForgetAucRetrained, double KnnBefore, double KnnAfter)
@@ -70,9 +62,6 @@ public sealed record DemoResult(
 
     public double Seconds(string stage) => Timings.Where(t => t.Stage == stage).Sum(t => t.Seconds);
 }
-
-/// <summary>Thrown when the user stops a training stage; its checkpoint lets the next run continue.</summary>
-public sealed class DemoStoppedException(string message) : LetheException(message);
 
 /// <summary>
 /// The end-to-end demo: pretrain an encoder (or reuse the finished run in the folder), audit it, unlearn its forget set
@@ -126,7 +115,7 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
         var unlearner = new Unlearner(model, settings.Unlearning, recipe.Augmentation, device) { OnEpoch = OnUnlearningEpoch };
         var unlearning = unlearner.Run(data.Train, split.Forget, split.ShadowNonMembers, cancel);
         if (unlearning.Diverged) throw new LetheException($"unlearning diverged: {unlearning.StopReason}");
-        if (cancel.IsCancellationRequested) throw new DemoStoppedException("stopped during unlearning; run the demo again (the training runs are kept)");
+        if (cancel.IsCancellationRequested) throw new ExperimentStoppedException("stopped during unlearning; run the demo again (the training runs are kept)");
         timings.Add(new StageTiming("unlearn", unlearning.Seconds, false));
         var unlearnFolder = Path.Combine(folder, UnlearnFolder);
         Directory.CreateDirectory(unlearnFolder);
@@ -134,7 +123,7 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
         LetheJson.WriteFile(Path.Combine(unlearnFolder, "unlearning.json"), new { settings = settings.Unlearning, forget = split.Forget.Length, result = unlearning });
         var after = Audit("audit unlearned", "unlearned", model);
         model.Dispose();
-        if (cancel.IsCancellationRequested) throw new DemoStoppedException("stopped before retraining; run the demo again to continue");
+        if (cancel.IsCancellationRequested) throw new ExperimentStoppedException("stopped before retraining; run the demo again to continue");
 
         var retrainFolder = Path.Combine(folder, RetrainFolder);
         OnStage?.Invoke("retrain");
@@ -145,41 +134,6 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
         return new DemoResult(settings, recipe, data.Name, split.Members.Length, split.Forget.Length, before, after, retrained, unlearning, timings);
     }
 
-    /// <summary>Reuses a finished run of the same recipe and split, resumes a stopped one, or trains afresh.</summary>
-    StageTiming EnsureTrained(string stage, PretrainSettings recipe, MembershipSplit split, string runFolder, CancellationToken cancel)
-    {
-        var same = SameRun(runFolder, recipe, split);
-        var summaryPath = Path.Combine(runFolder, ContrastiveTrainer.SummaryFile);
-        if (same && File.Exists(Path.Combine(runFolder, ContrastiveTrainer.FinalCheckpoint)) && File.Exists(summaryPath))
-            return Timing(stage, runFolder, summaryPath, cached: true);
-        var resume = same && ContrastiveTrainer.LatestCheckpoint(runFolder) is not null && !File.Exists(Path.Combine(runFolder, ContrastiveTrainer.FinalCheckpoint));
-        var result = Train(recipe, split, runFolder, resume, cancel);
-        if (!result.Completed)
-            throw new DemoStoppedException($"stopped during {stage} at epoch {result.Epoch}; run the demo again to continue from {Path.GetFullPath(result.Checkpoint)}");
-        return Timing(stage, runFolder, summaryPath, cached: false);
-    }
-
-    static StageTiming Timing(string stage, string runFolder, string summaryPath, bool cached)
-    {
-        var summary = LetheJson.ReadFile<PretrainSummary>(summaryPath, "run summary");
-        var steps = ContrastiveTrainer.ReadMetrics(runFolder).Sum(m => m.Seconds); // each epoch's steps, evaluations excluded
-        return new StageTiming(stage, steps, cached, summary.TrainingSeconds);
-    }
-
-    static bool SameRun(string runFolder, PretrainSettings recipe, MembershipSplit split)
-    {
-        var settingsPath = Path.Combine(runFolder, ContrastiveTrainer.SettingsFile);
-        var splitPath = Path.Combine(runFolder, ContrastiveTrainer.SplitFile);
-        if (!File.Exists(settingsPath) || !File.Exists(splitPath)) return false;
-        try
-        {
-            var saved = LetheJson.ReadFile<PretrainSettings>(settingsPath, "run settings");
-            var savedSplit = LetheJson.ReadFile<MembershipSplit>(splitPath, "split");
-            return LetheJson.Serialize(saved) == LetheJson.Serialize(recipe) && LetheJson.Serialize(savedSplit) == LetheJson.Serialize(split);
-        }
-        catch (Exception e) when (e is LetheException or JsonException)
-        {
-            return false; // a damaged run is simply trained afresh
-        }
-    }
+    StageTiming EnsureTrained(string stage, PretrainSettings recipe, MembershipSplit split, string runFolder, CancellationToken cancel) =>
+        TrainedRuns.Ensure(stage, recipe, split, runFolder, resume => Train(recipe, split, runFolder, resume, cancel).Completed, "run the demo again");
 }

@@ -3,13 +3,9 @@ using System.Text;
 using Lethe.Audits;
 using Lethe.Experiments;
 using Lethe.Storage;
-using Markdig;
 using static Lethe.Reports.MarkdownTable;
 
 namespace Lethe.Reports;
-
-/// <summary>The files a report was written to.</summary>
-public sealed record ReportFiles(string Markdown, string Html, IReadOnlyList<string> Figures);
 
 /// <summary>
 /// The demo's report: one Markdown file with its figures beside it in figures/, and one self-contained HTML page with
@@ -25,22 +21,7 @@ public static class DemoReport
     public static ReportFiles Write(DemoResult result, string folder)
     {
         var figures = Figures(result);
-        var figureFolder = Path.Combine(folder, "figures");
-        Directory.CreateDirectory(figureFolder);
-        var paths = new List<string>();
-        foreach (var (name, _, png) in figures)
-        {
-            var path = Path.Combine(figureFolder, name + ".png");
-            AtomicFile.WriteAllBytes(path, png);
-            paths.Add(path);
-        }
-        var markdown = Render(result, name => $"figures/{name}.png", figures);
-        var inline = Render(result, name => "data:image/png;base64," + Convert.ToBase64String(figures.First(f => f.Name == name).Png), figures);
-        var md = Path.Combine(folder, MarkdownFile);
-        var html = Path.Combine(folder, HtmlFile);
-        AtomicFile.WriteAllText(md, markdown);
-        AtomicFile.WriteAllText(html, Html(inline, Title(result)));
-        return new ReportFiles(md, html, paths);
+        return ReportWriter.Write(folder, MarkdownFile, HtmlFile, Title(result), figures, image => Render(result, image, figures));
     }
 
     static string Title(DemoResult r) =>
@@ -194,32 +175,5 @@ public static class DemoReport
             ("feature-space", "The (top-1 probability, cosine similarity, loss) feature space in its three 2-D projections; rows: before, after unlearning, retrained.", Plots.Grid(space, 3)),
             ("tsne", "t-SNE of the head's outputs on clean images, coloured by forgotten, retained and non-member.", Plots.Grid(tsne, 3)),
         ];
-    }
-
-    static string Html(string markdown, string title)
-    {
-        var pipeline = new MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
-        var body = Markdown.ToHtml(markdown, pipeline);
-        return $$"""
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <title>{{System.Net.WebUtility.HtmlEncode(title)}}</title>
-            <style>
-            body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; max-width: 1600px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
-            table { border-collapse: collapse; margin: 1em 0; }
-            th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; }
-            th { background: #f3f3f3; }
-            td { font-variant-numeric: tabular-nums; }
-            img { max-width: 100%; }
-            </style>
-            </head>
-            <body>
-            {{body}}
-            </body>
-            </html>
-
-            """;
     }
 }

@@ -24,7 +24,11 @@ public sealed class MarkdownTable(params string[] headers)
         return text.ToString();
     }
 
-    bool Numeric(int column) => rows.Count > 0 && rows.All(r => r[column].Length > 0 && (char.IsAsciiDigit(r[column][0]) || (r[column][0] == '-' && r[column].Length > 1)));
+    // A lone "–" (not measured) does not stop a column of numbers from being one.
+    bool Numeric(int column) => rows.Count > 0 && rows.Any(r => r[column] != "–") && rows.All(r => r[column] == "–" || IsNumber(r[column]));
+
+    static bool IsNumber(string cell) =>
+        cell.Length > 0 && (char.IsAsciiDigit(cell[0]) || (cell[0] is '-' or '+' && cell.Length > 1 && char.IsAsciiDigit(cell[1])) || cell == "NaN");
 
     static string Escape(string cell) => cell.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 

@@ -22,6 +22,9 @@ public sealed class Sisa(ClassifierSettings recipe, Dataset data, MembershipSpli
 
     public string ShardFolder(int shard) => Path.Combine(folder, $"shard-{shard:D2}");
 
+    /// <summary>Progress of shard training: the shard and its epoch's metrics.</summary>
+    public Action<int, ClassifierEpochMetrics>? OnShardEpoch { get; init; }
+
     /// <summary>Deals the members into <paramref name="shards"/> disjoint shards (seeded) and trains one classifier on each.</summary>
     public SisaShards Train(int shards, CancellationToken cancel = default)
     {
@@ -78,11 +81,24 @@ public sealed class Sisa(ClassifierSettings recipe, Dataset data, MembershipSpli
         return stack(shards.Select(m => nn.functional.softmax(m.forward(images), 1)).ToArray(), 0).mean([0]);
     }
 
+    /// <summary>
+    /// The ensemble's log-probabilities, averaged in double precision: audits need them, and a member's top probability
+    /// would round to exactly 1 in float32. A valid input wherever logits are expected.
+    /// </summary>
+    public static Tensor LogProbabilities(IReadOnlyList<Classifier> shards, Tensor images)
+    {
+        using var noGrad = no_grad();
+        // log(mean_s p_s) = logsumexp_s(log p_s) - log S: no -inf where a probability underflows.
+        var logs = stack(shards.Select(m => nn.functional.log_softmax(m.forward(images).to(ScalarType.Float64), 1)).ToArray(), 0);
+        return logs.logsumexp(0) - Math.Log(shards.Count);
+    }
+
     void TrainShard(int shard, int[] ids, CancellationToken cancel)
     {
         // Each shard has its own seed, so shards are independent models, and a retrained shard starts afresh.
         var settings = recipe with { Seed = Seeds.Derive(recipe.Seed, $"sisa/shard/{shard}") };
-        var result = new ClassifierTrainer(settings, data, split, ShardFolder(shard), device, ids).Run(resume: false, cancel);
+        var trainer = new ClassifierTrainer(settings, data, split, ShardFolder(shard), device, ids) { OnEpoch = m => OnShardEpoch?.Invoke(shard, m) };
+        var result = trainer.Run(resume: false, cancel);
         if (!result.Completed) throw new LetheException($"training of SISA shard {shard} was stopped at epoch {result.Epoch}");
     }
 }

@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Lethe.Data;
+using Lethe.Experiments;
+using Lethe.Reports;
+using Lethe.Runtime;
+using Lethe.Storage;
+using Lethe.Supervised;
+using Spectre.Console;
+
+namespace Lethe.Cli.Commands;
+
+/// <summary>`lethe reproduce`: the paper's tables II to VII and the method comparison, cached per experiment, with a report.</summary>
+public static class ReproduceCommand
+{
+    public static Command Build(IAnsiConsole console)
+    {
+        var defaults = new ReproduceSettings();
+        var output = new Option<string?>("--out", "-o") { Description = "Folder for runs, cells, tables and the report (default runs/reproduce-SCALE)" };
+        var scale = new Option<string>("--scale")
+        {
+            Description = "small: this machine (about 1 hour on 2 cores); paper: the paper's protocol (10,000 members, ResNet-18; a GPU machine); tiny: tests",
+            DefaultValueFactory = _ => defaults.Scale,
+        };
+        var only = new Option<string[]>("--only")
+        {
+            Description = $"Tables to run: {string.Join(", ", ReproduceSettings.AllTables)} (default: all)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var seeds = new Option<int>("--seeds") { Description = "Repeat each cell with this many seeds and report mean ± spread", DefaultValueFactory = _ => defaults.Seeds };
+        var seed = new Option<long>("--seed") { Description = "First seed", DefaultValueFactory = _ => defaults.FirstSeed };
+        var datasets = new Option<string[]>("--datasets")
+        {
+            Description = "Data sets of tables II and VII (the first one serves the other tables too); default: fashion-mnist, or cifar10 cifar100 svhn at paper scale",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var shards = new Option<int>("--sisa-shards") { Description = "SISA's shard count in the method comparison", DefaultValueFactory = _ => defaults.SisaShards };
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("reproduce", "Run the paper's experiments (tables II-VII) and compare every unlearning method; resumable, cached per experiment")
+        {
+            output, scale, only, seeds, seed, datasets, shards, dataDir,
+        };
+        command.SetAction(parse =>
+        {
+            var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
+            static IReadOnlyList<string> Split(string[]? values) =>
+                [.. (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(v => v.ToLowerInvariant())];
+            var tables = Split(parse.GetValue(only));
+            var settings = defaults with
+            {
+                Scale = parse.GetValue(scale)!,
+                Tables = tables.Count > 0 ? tables : ReproduceSettings.AllTables,
+                Datasets = Split(parse.GetValue(datasets)) is { Count: > 0 } d ? d : null,
+                Seeds = parse.GetValue(seeds),
+                FirstSeed = parse.GetValue(seed),
+                SisaShards = parse.GetValue(shards),
+            };
+            settings.Validate();
+            // One folder per scale by default: a quick tiny run must not replace the small scale's training runs.
+            var folder = parse.GetValue(output) ?? Path.Combine("runs", $"reproduce-{settings.Scale}");
+            var directory = parse.GetValue(dataDir);
+            Directory.CreateDirectory(folder);
+            LetheJson.WriteFile(Path.Combine(folder, "reproduce-settings.json"), settings);
+
+            using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint; run reproduce again to continue");
+            var watch = Stopwatch.StartNew();
+            var pipeline = new ReproducePipeline(settings, folder, device)
+            {
+                LoadData = name => Datasets.Load(Datasets.Parse(name), directory),
+                TrainEncoder = (recipe, data, split, run, resume, token) =>
+                {
+                    Announce(console, run, resume);
+                    return PretrainCommand.Train(console, recipe, data, split, run, device, resume, token).Completed;
+                },
+                TrainClassifier = (recipe, data, split, run, resume, token) =>
+                {
+                    Announce(console, run, resume);
+                    return new ClassifierTrainer(recipe, data, split, run, device) { OnEpoch = m => TrainCommand.Report(console, m, recipe.Epochs) }.Run(resume, token).Completed;
+                },
+                OnStage = stage => console.MarkupLineInterpolated($"[bold]{stage}[/] [grey]({watch.Elapsed:hh\\:mm\\:ss})[/]"),
+                OnShardEpoch = (shard, m) =>
+                {
+                    if (m.TestAccuracy is not null) console.Write($"  shard {shard}: ");
+                    TrainCommand.Report(console, m, settings.Classifier(settings.MainDataset, settings.FirstSeed).Epochs);
+                },
+                OnUnlearningEpoch = e => console.WriteLine($"  epoch {e.Epoch}: total {e.Total:F4}  train {e.Train:F4}  penalty {e.Penalty:F5}  ({e.Seconds:F1} s)"),
+            };
+            try
+            {
+                var result = pipeline.Run(cancel.Token);
+                var files = ReproduceReport.Write(result, folder);
+                foreach (var table in result.Tables)
+                {
+                    var shown = new Table().Title(table.Title).AddColumns([.. table.Columns.Select(c => Markup.Escape(c))]);
+                    foreach (var row in table.Rows) shown.AddRow([.. row.Select(v => Markup.Escape(v.ToString()))]);
+                    console.Write(shown);
+                }
+                console.MarkupLineInterpolated(
+                    $"Experiments: {result.Measured} measured now, {result.Reused} read from cells/. Tables in {Path.GetFullPath(Path.Combine(folder, ReproduceReport.TablesFolder))}; report: {Path.GetFullPath(files.Markdown)} and {Path.GetFullPath(files.Html)} ({watch.Elapsed:hh\\:mm\\:ss}).");
+                return LetheCli.Ok;
+            }
+            catch (ExperimentStoppedException stopped)
+            {
+                console.MarkupLineInterpolated($"[yellow]{stopped.Message}[/]");
+                return 130;
+            }
+        });
+        return command;
+    }
+
+    static void Announce(IAnsiConsole console, string run, bool resume)
+    {
+        if (resume) console.MarkupLineInterpolated($"[grey]resuming {run} from its newest checkpoint[/]");
+    }
+}

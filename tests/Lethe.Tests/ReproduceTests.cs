@@ -1,0 +1,166 @@
+using System.Text.Json;
+using Lethe.Experiments;
+using Lethe.Reports;
+using Lethe.Unlearning;
+
+namespace Lethe.Tests;
+
+[Collection(TorchThreads.Name)]
+public class ReproduceTests
+{
+    static readonly string[] TableIds = ["table-ii", "table-iii", "table-iv", "table-v", "table-vi", "table-vii", "methods-encoder", "methods-classifier"];
+
+    /// <summary>A Markdown table is well formed when every line has the header's number of cells and the second line is the separator.</summary>
+    static void AssertWellFormed(string markdown, int columns)
+    {
+        var lines = markdown.Split('\n').Where(l => l.StartsWith('|')).ToArray();
+        Assert.True(lines.Length >= 3, markdown);
+        Assert.All(lines, l => Assert.Equal(columns + 1, l.Replace("\\|", "", StringComparison.Ordinal).Count(c => c == '|')));
+        Assert.All(lines[1].Trim('|').Split('|'), c => Assert.Matches("^ -{3}:? $", c));
+    }
+
+    [Fact]
+    public void EveryTableRunsEndToEndAtATinySizeAndASecondRunMeasuresNothing()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 400, testCount: 100, size: 12);
+        string[] args = ["reproduce", "--scale", "tiny", "--data-dir", dir.Path, "--out", dir.File("out")];
+        var (code, output, error) = CliRunner.Run(args);
+        Assert.True(code == 0, error + output);
+
+        foreach (var id in TableIds)
+        {
+            var markdown = File.ReadAllText(dir.File($"out/tables/{id}.md"));
+            using var json = JsonDocument.Parse(File.ReadAllText(dir.File($"out/tables/{id}.json")));
+            var columns = json.RootElement.GetProperty("columns").GetArrayLength();
+            var rows = json.RootElement.GetProperty("rows").EnumerateArray().ToArray();
+            Assert.NotEmpty(rows);
+            Assert.All(rows, r => Assert.Equal(columns, r.GetArrayLength()));
+            AssertWellFormed(markdown, columns);
+            // Every numeric cell holds one finite value per seed, except the time of models no unlearning run produced.
+            foreach (var row in rows)
+            {
+                var label = row[0].GetProperty("text").GetString();
+                var cells = row.EnumerateArray().Select((c, i) => (c, i)).Where(x => x.c.GetProperty("format").GetString() != "text");
+                foreach (var (cell, i) in cells)
+                {
+                    var timeOfNoRun = id.StartsWith("methods", StringComparison.Ordinal) && i >= 7 && label is "original" or "SISA, before deletion";
+                    if (timeOfNoRun) Assert.Equal("–", cell.GetProperty("text").GetString());
+                    else Assert.True(cell.GetProperty("values").EnumerateArray().Single().GetDouble() is var v && double.IsFinite(v), $"{id} {label} column {i}");
+                }
+            }
+        }
+        using (var ii = JsonDocument.Parse(File.ReadAllText(dir.File("out/tables/table-ii.json"))))
+            Assert.Equal(["before", "after unlearning", "retrained"], ii.RootElement.GetProperty("rows").EnumerateArray().Select(r => r[1].GetProperty("text").GetString()));
+        using (var vi = JsonDocument.Parse(File.ReadAllText(dir.File("out/tables/table-vi.json"))))
+            Assert.Equal(["2", "3", "6", "10", "13", "16"], vi.RootElement.GetProperty("rows").EnumerateArray().Select(r => r[0].GetProperty("text").GetString()));
+        using (var methods = JsonDocument.Parse(File.ReadAllText(dir.File("out/tables/methods-classifier.json"))))
+        {
+            var labels = methods.RootElement.GetProperty("rows").EnumerateArray().Select(r => r[0].GetProperty("text").GetString()).ToArray();
+            Assert.Contains("SISA (exact)", labels);
+            Assert.Contains("random labels", labels);
+            // A gap is the method's value minus the retrained model's.
+            JsonElement Row(string label) => methods.RootElement.GetProperty("rows").EnumerateArray().First(r => r[0].GetProperty("text").GetString() == label);
+            double Mean(JsonElement row, int column) => row[column].GetProperty("mean").GetDouble();
+            var (retrained, memgp) = (Row("retrained (exact)"), Row("MemGP (paper, optimized)"));
+            Assert.Equal(Mean(memgp, 1) - Mean(retrained, 1), Mean(memgp, 2), 12);
+            Assert.Equal(Mean(memgp, 5) - Mean(retrained, 5), Mean(memgp, 6), 12);
+            Assert.Equal(Mean(retrained, 7) / Mean(memgp, 7), Mean(memgp, 8), 9);
+        }
+
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        var html = File.ReadAllText(dir.File("out/report.html"));
+        foreach (var title in new[] { "Table II", "Table III", "Table IV", "Table V", "Table VI", "Table VII", "Every unlearning method on one encoder", "Every unlearning method on one classifier" })
+        {
+            Assert.Contains("## " + title, report);
+            Assert.Contains(title, html);
+        }
+        Assert.Contains("*Paper:*", report);
+        foreach (var figure in new[] { "table-ii-roc", "table-vi-sizes", "methods-encoder-tradeoff", "methods-classifier-tradeoff" })
+            Assert.True(new FileInfo(dir.File($"out/figures/{figure}.png")).Length > 1000, figure);
+        Assert.Equal(4, html.Split("src=\"data:image/png;base64,").Length - 1);
+        Assert.True(File.Exists(dir.File("out/reproduce-settings.json")));
+        Assert.True(File.Exists(dir.File("out/audits/seed-0/fashion-mnist/moco/forget-20pct/memgp.json")));
+
+        // Everything is cached: the second run trains and measures nothing and writes the same tables.
+        var first = TableIds.ToDictionary(id => id, id => File.ReadAllText(dir.File($"out/tables/{id}.md")));
+        var (again, againOutput, againError) = CliRunner.Run(args);
+        Assert.True(again == 0, againError);
+        Assert.Contains("Experiments: 0 measured now", againOutput);
+        foreach (var stage in new[] { "pretrain ", "retrain ", "train the classifier", "SISA: train", "unlearn " })
+            Assert.DoesNotContain(stage, againOutput);
+        foreach (var id in TableIds) Assert.Equal(first[id], File.ReadAllText(dir.File($"out/tables/{id}.md")));
+    }
+
+    [Fact]
+    public void SeveralSeedsShowMeanAndSpreadAndADamagedCellIsMeasuredAgain()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 400, testCount: 100, size: 12);
+        string[] args = ["reproduce", "--scale", "tiny", "--only", "v", "--seeds", "2", "--data-dir", dir.Path, "--out", dir.File("out")];
+        var (code, output, error) = CliRunner.Run(args);
+        Assert.True(code == 0, error + output);
+        var table = File.ReadAllText(dir.File("out/tables/table-v.md"));
+        Assert.Contains(" ± ", table);
+        Assert.False(File.Exists(dir.File("out/tables/table-ii.md")));
+        Assert.True(Directory.Exists(dir.File("out/runs/seed-1/fashion-mnist/moco/pretrain")));
+
+        File.WriteAllText(dir.File("out/cells/seed-1/fashion-mnist/moco/forget-20pct/memgp-l0.json"), "{ not json");
+        var (again, againOutput, againError) = CliRunner.Run(args);
+        Assert.True(again == 0, againError);
+        Assert.Contains("Experiments: 1 measured now", againOutput);
+        Assert.Equal(table, File.ReadAllText(dir.File("out/tables/table-v.md")));
+    }
+
+    [Theory]
+    [InlineData("--only", "viii", "unknown table 'viii'")]
+    [InlineData("--scale", "huge", "unknown scale 'huge'")]
+    [InlineData("--seeds", "0", "seeds must be at least 1")]
+    [InlineData("--datasets", "imagenet", "unknown data set 'imagenet'")]
+    public void BadSettingsGiveAOneLineError(string option, string value, string message)
+    {
+        using var dir = new TempDir();
+        var (code, _, error) = CliRunner.Run("reproduce", option, value, "--out", dir.File("out"));
+        Assert.Equal(1, code);
+        Assert.Contains(message, error);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.False(Directory.Exists(dir.File("out")));
+    }
+
+    [Fact]
+    public void TableValuesShowMeanAndSampleSpread()
+    {
+        Assert.Equal("0.500", TableValue.Numbers([0.5], "number").ToString());
+        // mean 0.6, sample standard deviation sqrt(((0.1)^2 + (0.1)^2) / 1) = 0.1414
+        Assert.Equal("0.600 ± 0.141", TableValue.Numbers([0.5, 0.7], "number").ToString());
+        Assert.Equal("60.0% ± 14.1%", TableValue.Numbers([0.5, 0.7], "percent").ToString());
+        Assert.Equal("+0.010", TableValue.Numbers([0.01], "signed").ToString());
+        Assert.Equal("-2.5%", TableValue.Numbers([-0.025], "signed-percent").ToString());
+        Assert.Equal("12.5×", TableValue.Numbers([12.5], "ratio").ToString());
+        Assert.Equal("–", TableValue.Numbers(null, "percent").ToString());
+        Assert.Equal("NaN", TableValue.Numbers([double.NaN], "number").ToString());
+
+        var table = new ResultTable("t", "T", "caption", ["name", "gap"]);
+        table.Add(TableValue.Text("a"), TableValue.Numbers([0.01], "signed"));
+        table.Add(TableValue.Text("b"), TableValue.Numbers(null, "signed"));
+        Assert.Equal("| name | gap |\n| --- | ---: |\n| a | +0.010 |\n| b | – |\n", table.Markdown());
+        Assert.Throws<ArgumentException>(() => table.Add(TableValue.Text("only one cell")));
+    }
+
+    [Fact]
+    public void ClassifierDefaultsTakeSmallerStepsThanTheEncoderOnes()
+    {
+        foreach (var method in UnlearningSettings.Methods.Where(m => m != "alignment"))
+        {
+            var encoder = UnlearningDefaults.For(method, classifier: false);
+            var classifier = UnlearningDefaults.For(method, classifier: true);
+            encoder.Validate();
+            classifier.Validate();
+            Assert.Equal(method, classifier.Method);
+            Assert.True(classifier.LearningRate <= encoder.LearningRate, method);
+        }
+        Assert.Equal(1, UnlearningDefaults.For("gp", false).Gamma); // the paper's eq. 2 keeps all three terms
+        Assert.Equal(1e-4, UnlearningDefaults.For("random-labels", true).LearningRate);
+        Assert.Equal(new UnlearningSettings().LearningRate, UnlearningDefaults.For("memgp", false).LearningRate);
+    }
+}
