@@ -18,7 +18,8 @@ public static class Plots
     public const int PanelWidth = 520;
     public const int PanelHeight = 400;
 
-    static readonly string[] Palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+    // Ten distinct colours (the first six as before): the method plots have up to ten series.
+    static readonly string[] Palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
     static Plots()
     {
