@@ -4,6 +4,7 @@ using Lethe.Contrastive;
 using Lethe.Data;
 using Lethe.Runtime;
 using Lethe.Storage;
+using Lethe.Training;
 using static TorchSharp.torch;
 
 // Lethe benchmarks: prints throughput figures and writes them, with the machine's description, to a JSON file.
@@ -47,20 +48,19 @@ foreach (var (preset, channels, size, batch) in new[] { ("overfit", 1, 28, 64), 
 {
     foreach (var method in new[] { "simclr", "moco", "byol" })
     {
-        var settings = PretrainPresets.Get(preset, method) with { BatchSize = batch };
+        var settings = TrainingPresets.Get(preset, method) with { BatchSize = batch };
         manual_seed(1);
-        var model = ContrastiveModels.Create(settings, channels, size, size);
+        var model = TrainingMethods.Get(method).Create(settings, channels, size, size, 10);
         model.train();
         var optimizer = optim.Adam(model.TrainableParameters(), lr: settings.LearningRate);
-        var augment = new ContrastiveAugmentation(settings.Augmentation);
         using var images = rand(batch, channels, size, size);
+        using var labels = zeros(batch, ScalarType.Int64);
         using var generator = new Generator(1);
         results.Add(Measure($"{method} step ({preset}: {settings.Encoder.Architecture} w{settings.Encoder.Width}), batch {batch} x {channels}x{size}x{size}", batch, () =>
         {
             using var scope = NewDisposeScope();
-            var (a, b) = augment.TwoViews(images, generator);
             optimizer.zero_grad();
-            model.Loss(a, b).backward();
+            model.TrainingLoss(images, labels, generator).Loss.backward();
             optimizer.step();
             model.AfterStep(0.5);
         }, warmup: preset == "paper" ? 1 : 3));

@@ -25,8 +25,8 @@ public static class LetheCli
         root.Options.Add(CommonOptions.Device);
         root.Options.Add(CommonOptions.Threads);
         root.Subcommands.Add(DataCommands.Build(console));
-        root.Subcommands.Add(PretrainCommand.Build(console));
-        root.Subcommands.Add(TrainCommand.Build(console));
+        root.Subcommands.Add(TrainCommand.Pretrain(console));
+        root.Subcommands.Add(TrainCommand.Train(console));
         root.Subcommands.Add(UnlearnCommand.Build(console));
         root.Subcommands.Add(AuditCommand.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));

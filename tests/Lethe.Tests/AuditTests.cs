@@ -2,6 +2,7 @@ using Lethe.Audits;
 using Lethe.Contrastive;
 using Lethe.Data;
 using Lethe.Runtime;
+using Lethe.Training;
 using static TorchSharp.torch;
 
 namespace Lethe.Tests;
@@ -66,15 +67,15 @@ public class AuditTests
         Assert.Throws<ArgumentException>(() => classifier.Score([[1.0]]));
     }
 
-    static (ContrastiveModel Model, Dataset Data, MembershipSplit Split, PretrainSettings Recipe) Tiny(TempDir dir)
+    static (ContrastiveLearner Model, Dataset Data, MembershipSplit Split, TrainingSettings Recipe) Tiny(TempDir dir)
     {
         TorchRuntime.EnsureLoaded();
         TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 60, size: 12);
         var data = Datasets.Load(DatasetKind.Mnist, dir.Path);
         var split = MembershipSplit.Create(new SplitSettings { Members = 32, NonMembers = 24, ShadowMembers = 16, ShadowNonMembers = 16, Seed = 1 },
             data.Name, data.Train.Count, data.Test.Count);
-        var recipe = PretrainPresets.Get("tiny", "moco") with { Dataset = "mnist", QueueSize = 16 };
-        var model = new ContrastiveTrainer(recipe, data, split, dir.File("run"), CPU).CreateModel();
+        var recipe = TrainingPresets.Get("tiny", "moco") with { Dataset = "mnist", QueueSize = 16 };
+        var model = (ContrastiveLearner)new Trainer(recipe, data, split, dir.File("run"), CPU).CreateModel();
         return (model, data, split, recipe);
     }
 
@@ -179,7 +180,7 @@ public class AuditTests
         Assert.Equal(report.Forget, calibrated.Forget.Ids.Length);
 
         // A shadow with other weights: its fitted thresholds differ, but the threshold attack's AUC on the target does not.
-        var shadowModel = new ContrastiveTrainer(recipe with { Seed = 99 }, data, split, dir.File("shadow"), CPU).CreateModel();
+        var shadowModel = (ContrastiveLearner)new Trainer(recipe with { Seed = 99 }, data, split, dir.File("shadow"), CPU).CreateModel();
         var shadowed = EncoderAudit.Run("tiny", model, data, split, recipe, settings with { LinearProbe = false }, CPU, shadowModel).Report;
         Assert.NotEqual(report.Head.ForgetEncoderMi.Threshold.Threshold, shadowed.Head.ForgetEncoderMi.Threshold.Threshold);
         Assert.Equal("shadow", shadowed.Attacker);

@@ -1,6 +1,7 @@
 using Lethe.Contrastive;
 using Lethe.Models;
 using Lethe.Runtime;
+using Lethe.Training;
 using static TorchSharp.torch;
 
 namespace Lethe.Tests;
@@ -40,7 +41,7 @@ public class BackboneTests
         using var scope = NewDisposeScope();
         manual_seed(0);
         var encoder = new EncoderSettings { Architecture = "resnet18", Width = 4, HeadHidden = 16, HeadDim = 8 };
-        var model = new SimClr(() => Backbones.Create(encoder, 3, 16, 16), encoder, 0.5);
+        var model = new SimClr(new TrainingSettings { Method = "simclr", Encoder = encoder, Temperature = 0.5 }, 3, 16, 16);
         var optimizer = optim.SGD(model.TrainableParameters(), 0.1);
         var images = rand(4, 3, 16, 16);
         var before = model.state_dict()["backbone.stem.conv.weight"].clone();

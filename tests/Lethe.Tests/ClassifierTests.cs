@@ -2,7 +2,7 @@ using Lethe.Audits;
 using Lethe.Data;
 using Lethe.Runtime;
 using Lethe.Storage;
-using Lethe.Supervised;
+using Lethe.Training;
 using static TorchSharp.torch;
 
 namespace Lethe.Tests;
@@ -20,20 +20,20 @@ public class ClassifierTests
         return (data, split);
     }
 
-    static ClassifierSettings Tiny(int epochs) => ClassifierPresets.Get("tiny") with { Dataset = "mnist", Epochs = epochs, BatchSize = 8, LearningRate = 3e-3 };
+    static TrainingSettings Tiny(int epochs) => TrainingPresets.Get("tiny", "classifier") with { Dataset = "mnist", Epochs = epochs, BatchSize = 8, LearningRate = 3e-3 };
 
     [Fact]
     public void TrainingFitsTheMembersAndRepeatsUnderOneSeed()
     {
         using var dir = new TempDir();
         var (data, split) = Setup(dir);
-        var first = new ClassifierTrainer(Tiny(8), data, split, dir.File("a"), CPU).Run(resume: false);
-        var metrics = new RunFolder(dir.File("a")).ReadMetrics<ClassifierEpochMetrics>();
+        var first = new Trainer(Tiny(8), data, split, dir.File("a"), CPU).Run(resume: false);
+        var metrics = new RunFolder(dir.File("a")).ReadMetrics<EpochMetrics>();
         Assert.True(first.Completed);
         Assert.True(metrics[^1].Loss < metrics[0].Loss * 0.9, string.Join(", ", metrics.Select(m => m.Loss)));
         Assert.NotNull(first.LastEvaluation?.Membership);
-        new ClassifierTrainer(Tiny(8), data, split, dir.File("b"), CPU).Run(resume: false);
-        Assert.Equal(metrics.Select(m => m.Loss), new RunFolder(dir.File("b")).ReadMetrics<ClassifierEpochMetrics>().Select(m => m.Loss));
+        new Trainer(Tiny(8), data, split, dir.File("b"), CPU).Run(resume: false);
+        Assert.Equal(metrics.Select(m => m.Loss), new RunFolder(dir.File("b")).ReadMetrics<EpochMetrics>().Select(m => m.Loss));
     }
 
     [Fact]
@@ -42,22 +42,22 @@ public class ClassifierTests
         using var dir = new TempDir();
         var (data, split) = Setup(dir);
         var settings = Tiny(4) with { Augmentation = AugmentationSettings.Weak };
-        new ClassifierTrainer(settings, data, split, dir.File("whole"), CPU).Run(resume: false);
+        new Trainer(settings, data, split, dir.File("whole"), CPU).Run(resume: false);
         using var cancel = new CancellationTokenSource();
-        var stopping = new ClassifierTrainer(settings, data, split, dir.File("parts"), CPU) { OnEpoch = m => { if (m.Epoch == 2) cancel.Cancel(); } };
+        var stopping = new Trainer(settings, data, split, dir.File("parts"), CPU) { OnEpoch = m => { if (m.Epoch == 2) cancel.Cancel(); } };
         var stopped = stopping.Run(resume: false, cancel.Token);
         Assert.False(stopped.Completed);
         Assert.Equal(2, stopped.Epoch);
-        Assert.True(new ClassifierTrainer(settings, data, split, dir.File("parts"), CPU).Run(resume: true).Completed);
+        Assert.True(new Trainer(settings, data, split, dir.File("parts"), CPU).Run(resume: true).Completed);
 
-        var architecture = Classifier.Architecture(settings.Encoder);
-        var whole = new Classifier(settings.Encoder, 1, 12, 12, 10);
-        var parts = new Classifier(settings.Encoder, 1, 12, 12, 10);
+        var architecture = settings.Architecture;
+        var whole = TrainingRun.Build(settings, data, CPU);
+        var parts = TrainingRun.Build(settings, data, CPU);
         Checkpoint.Load(dir.File("whole/final.ckpt"), whole, architecture);
         Checkpoint.Load(dir.File("parts/final.ckpt"), parts, architecture);
         foreach (var ((_, a), (_, b)) in whole.state_dict().Zip(parts.state_dict()))
             Assert.True(a.eq(b).all().item<bool>());
-        Assert.Equal(4, new RunFolder(dir.File("parts")).ReadMetrics<ClassifierEpochMetrics>().Count);
+        Assert.Equal(4, new RunFolder(dir.File("parts")).ReadMetrics<EpochMetrics>().Count);
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public class ClassifierTests
     {
         using var dir = new TempDir();
         var (data, split) = Setup(dir);
-        var model = new ClassifierTrainer(Tiny(1), data, split, dir.File("run"), CPU).CreateModel();
+        var model = new Trainer(Tiny(1), data, split, dir.File("run"), CPU).CreateModel();
         int[] ids = [split.Members[0], split.Members[1]];
         var signals = ClassifierSignals.Compute(model, data.Train, ids, topK: 3, CPU);
         model.eval();

@@ -60,7 +60,7 @@ public class DemoTests
         var (retrain, output, retrainError) = Run("pretrain", "--retrain-of", dir.File("run"), "--data-dir", dir.Path);
         Assert.True(retrain == 0, retrainError);
         Assert.Contains("26 retain", output); // 32 members minus a forget set of 6
-        var settings = Lethe.Storage.LetheJson.ReadFile<Lethe.Contrastive.PretrainSettings>(dir.File("run/retrain/settings.json"), "settings");
+        var settings = Lethe.Training.TrainingRun.ReadSettings(dir.File("run/retrain"));
         Assert.Equal("retain", settings.TrainOn);
         Assert.Equal(File.ReadAllText(dir.File("run/split.json")), File.ReadAllText(dir.File("run/retrain/split.json")));
 

@@ -1,3 +1,4 @@
+using Lethe.Losses;
 using Lethe.Runtime;
 using Lethe.Unlearning;
 using TorchSharp.Modules;

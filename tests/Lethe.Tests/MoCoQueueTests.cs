@@ -1,6 +1,7 @@
 using Lethe.Contrastive;
 using Lethe.Models;
 using Lethe.Runtime;
+using Lethe.Training;
 using static TorchSharp.torch;
 
 namespace Lethe.Tests;
@@ -11,7 +12,7 @@ public class MoCoQueueTests
     {
         TorchRuntime.EnsureLoaded();
         var encoder = new EncoderSettings { Width = 2, FeatureDim = 4, HeadHidden = 4, HeadDim = 3 };
-        return new MoCo(() => Backbones.Create(encoder, 1, 8, 8), encoder, 0.1, queueSize, 0.9);
+        return new MoCo(new TrainingSettings { Method = "moco", Encoder = encoder, Temperature = 0.1, QueueSize = queueSize, KeyMomentum = 0.9 }, 1, 8, 8);
     }
 
     static Tensor Keys(int count, float start) => arange(start, start + count * 3, 1f).reshape(count, 3);

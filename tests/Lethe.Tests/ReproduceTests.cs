@@ -54,10 +54,18 @@ public class ReproduceTests
             Assert.Equal(["before", "after unlearning", "retrained"], ii.RootElement.GetProperty("rows").EnumerateArray().Select(r => r[1].GetProperty("text").GetString()));
         using (var vi = JsonDocument.Parse(File.ReadAllText(dir.File("out/tables/table-vi.json"))))
             Assert.Equal(["2", "3", "6", "10", "13", "16"], vi.RootElement.GetProperty("rows").EnumerateArray().Select(r => r[0].GetProperty("text").GetString()));
+        using (var encoderMethods = JsonDocument.Parse(File.ReadAllText(dir.File("out/tables/methods-encoder.json"))))
+        {
+            var labels = encoderMethods.RootElement.GetProperty("rows").EnumerateArray().Select(r => r[0].GetProperty("text").GetString()).ToArray();
+            foreach (var method in UnlearningMethods.For(classifier: false)) Assert.Contains(UnlearningMethods.DisplayName(method), labels);
+            Assert.DoesNotContain(UnlearningMethods.DisplayName("random-labels"), labels);
+        }
         using (var methods = JsonDocument.Parse(File.ReadAllText(dir.File("out/tables/methods-classifier.json"))))
         {
             var labels = methods.RootElement.GetProperty("rows").EnumerateArray().Select(r => r[0].GetProperty("text").GetString()).ToArray();
             Assert.Contains("SISA (exact)", labels);
+            // Every registered method for classifiers has its row, under its registered label.
+            foreach (var method in UnlearningMethods.For(classifier: true)) Assert.Contains(UnlearningMethods.DisplayName(method), labels);
             Assert.Contains("random labels", labels);
             // A gap is the method's value minus the retrained model's.
             JsonElement Row(string label) => methods.RootElement.GetProperty("rows").EnumerateArray().First(r => r[0].GetProperty("text").GetString() == label);
@@ -150,17 +158,17 @@ public class ReproduceTests
     [Fact]
     public void ClassifierDefaultsTakeSmallerStepsThanTheEncoderOnes()
     {
-        foreach (var method in UnlearningSettings.Methods.Where(m => m != "alignment"))
+        foreach (var method in UnlearningMethods.For(classifier: true))
         {
-            var encoder = UnlearningDefaults.For(method, classifier: false);
-            var classifier = UnlearningDefaults.For(method, classifier: true);
+            var encoder = UnlearningMethods.Defaults(method, classifier: false);
+            var classifier = UnlearningMethods.Defaults(method, classifier: true);
             encoder.Validate();
             classifier.Validate();
             Assert.Equal(method, classifier.Method);
             Assert.True(classifier.LearningRate <= encoder.LearningRate, method);
         }
-        Assert.Equal(1, UnlearningDefaults.For("gp", false).Gamma); // the paper's eq. 2 keeps all three terms
-        Assert.Equal(1e-4, UnlearningDefaults.For("random-labels", true).LearningRate);
-        Assert.Equal(new UnlearningSettings().LearningRate, UnlearningDefaults.For("memgp", false).LearningRate);
+        Assert.Equal(1, UnlearningMethods.Defaults("gp", false).Gamma); // the paper's eq. 2 keeps all three terms
+        Assert.Equal(1e-4, UnlearningMethods.Defaults("random-labels", true).LearningRate);
+        Assert.Equal(new UnlearningSettings().LearningRate, UnlearningMethods.Defaults("memgp", false).LearningRate);
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Lethe.Data;
 using Lethe.Runtime;
 using Lethe.Supervised;
+using Lethe.Training;
 using Lethe.Unlearning;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ public class SisaTests
         var data = Datasets.Load(DatasetKind.Mnist, dir.Path);
         var split = MembershipSplit.Create(new SplitSettings { Members = 48, NonMembers = 16, ShadowMembers = 16, ShadowNonMembers = 16, Seed = 1 },
             data.Name, data.Train.Count, data.Test.Count);
-        var recipe = ClassifierPresets.Get("tiny") with { Dataset = "mnist", BatchSize = 8, Epochs = 2 };
+        var recipe = TrainingPresets.Get("tiny", "classifier") with { Dataset = "mnist", BatchSize = 8, Epochs = 2 };
         var sisa = new Sisa(recipe, data, split, dir.File("sisa"), CPU);
         var shards = sisa.Train(3);
         Assert.Equal(3, shards.Shards.Length);

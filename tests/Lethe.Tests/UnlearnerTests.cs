@@ -1,6 +1,7 @@
-using Lethe.Contrastive;
 using Lethe.Data;
+using Lethe.Models;
 using Lethe.Runtime;
+using Lethe.Training;
 using Lethe.Unlearning;
 using static TorchSharp.torch;
 
@@ -8,15 +9,15 @@ namespace Lethe.Tests;
 
 public class UnlearnerTests
 {
-    static (ContrastiveModel Model, Dataset Data, MembershipSplit Split) Setup(TempDir dir, string method = "simclr")
+    static (Learner Model, Dataset Data, MembershipSplit Split) Setup(TempDir dir, string method = "simclr")
     {
         TorchRuntime.EnsureLoaded();
         TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);
         var data = Datasets.Load(DatasetKind.Mnist, dir.Path);
         var split = MembershipSplit.Create(new SplitSettings { Members = 32, NonMembers = 16, ShadowMembers = 16, ShadowNonMembers = 16, Seed = 1 },
             data.Name, data.Train.Count, data.Test.Count);
-        var settings = PretrainPresets.Get("tiny", method) with { Dataset = "mnist", QueueSize = 16 };
-        var model = new ContrastiveTrainer(settings, data, split, dir.File("run"), CPU).CreateModel();
+        var settings = TrainingPresets.Get("tiny", method) with { Dataset = "mnist", QueueSize = 16 };
+        var model = new Trainer(settings, data, split, dir.File("run"), CPU).CreateModel();
         return (model, data, split);
     }
 
@@ -33,7 +34,7 @@ public class UnlearnerTests
         using var dir = new TempDir();
         var (model, data, split) = Setup(dir);
         var settings = new UnlearningSettings { Method = method, Alpha = alpha, Beta = beta, Gamma = gamma, Epochs = 2, BatchSize = 8, StopBelow = 0, Patience = 0 };
-        var result = new Unlearner(model, settings, AugmentationSettings.Weak, CPU).Run(data.Train, split.Forget, split.ShadowNonMembers);
+        var result = new Unlearner(model, settings, CPU).Run(data.Train, split.Forget, split.ShadowNonMembers);
         Assert.Equal(2, result.Epochs.Count);
         Assert.False(result.Diverged);
         var last = result.Epochs[^1];
@@ -49,7 +50,7 @@ public class UnlearnerTests
         using var dir = new TempDir();
         var (model, data, split) = Setup(dir);
         var settings = new UnlearningSettings { Alpha = 0, Beta = 1, Epochs = 6, BatchSize = 8, LearningRate = 3e-3, StopBelow = 0, Patience = 0 };
-        var result = new Unlearner(model, settings, AugmentationSettings.Weak, CPU).Run(data.Train, split.Forget);
+        var result = new Unlearner(model, settings, CPU).Run(data.Train, split.Forget);
         Assert.True(result.Epochs[^1].Penalty < result.Epochs[0].Penalty, string.Join(", ", result.Epochs.Select(e => e.Penalty)));
     }
 
@@ -60,7 +61,7 @@ public class UnlearnerTests
         var (model, data, split) = Setup(dir);
         var before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
         var settings = new UnlearningSettings { Method = "gp", Alpha = 0, Beta = 0, Gamma = 1, Epochs = 3, BatchSize = 4, LearningRate = 1e30, StopBelow = 0, Patience = 0 };
-        var result = new Unlearner(model, settings, AugmentationSettings.Weak, CPU).Run(data.Train, split.Forget, split.ShadowNonMembers);
+        var result = new Unlearner(model, settings, CPU).Run(data.Train, split.Forget, split.ShadowNonMembers);
         Assert.True(result.Diverged, result.StopReason);
         Assert.Contains("the loss became", result.StopReason);
         Assert.Empty(result.Epochs);
@@ -74,9 +75,28 @@ public class UnlearnerTests
         using var dir = new TempDir();
         var (model, data, split) = Setup(dir);
         var settings = new UnlearningSettings { Alpha = 0, Beta = 1, Epochs = 5, BatchSize = 8, StopBelow = 1e9 };
-        var result = new Unlearner(model, settings, AugmentationSettings.Weak, CPU).Run(data.Train, split.Forget);
+        var result = new Unlearner(model, settings, CPU).Run(data.Train, split.Forget);
         Assert.Single(result.Epochs);
         Assert.Contains("fell below", result.StopReason);
+    }
+
+    [Fact]
+    public void MoCosKeyEncoderFollowsDuringUnlearningAndByolsTargetStaysFrozen()
+    {
+        // Unlearning continues the training schedule where it ended: MoCo's momentum is constant, BYOL's tau has reached 1.
+        foreach (var (method, moves) in new[] { ("moco", true), ("byol", false) })
+        {
+            using var dir = new TempDir();
+            var (model, data, split) = Setup(dir, method);
+            var copy = method == "moco" ? "key_backbone." : "target_backbone.";
+            // Parameters only: the copy's batch-norm statistics follow its own forward passes in training mode.
+            Dictionary<string, Tensor> Copy() => model.named_parameters().Where(p => p.name.StartsWith(copy, StringComparison.Ordinal)).ToDictionary(p => p.name, p => p.parameter.detach().clone());
+            var before = Copy();
+            Assert.NotEmpty(before);
+            new Unlearner(model, new UnlearningSettings { Epochs = 1, BatchSize = 4, StopBelow = 0, Patience = 0 }, CPU).Run(data.Train, split.Forget);
+            var changed = Copy().Any(p => !p.Value.equal(before[p.Key]).all().item<bool>());
+            Assert.True(changed == moves, $"{method}: the momentum copy {(moves ? "did not move" : "moved")}");
+        }
     }
 
     [Fact]
@@ -90,40 +110,39 @@ public class UnlearnerTests
 
 public class BaselineTests
 {
-    static (Lethe.Contrastive.ContrastiveModel Model, Dataset Data, MembershipSplit Split) Encoder(TempDir dir, string method = "simclr")
+    /// <param name="augmentation">The encoder's augmentation, which its training loss (and so the baselines) uses; none makes the loss deterministic.</param>
+    static (Learner Model, Dataset Data, MembershipSplit Split) Encoder(TempDir dir, string method = "simclr", AugmentationSettings? augmentation = null)
     {
         TorchRuntime.EnsureLoaded();
         TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);
         var data = Datasets.Load(DatasetKind.Mnist, dir.Path);
         var split = MembershipSplit.Create(new SplitSettings { Members = 40, NonMembers = 16, ShadowMembers = 16, ShadowNonMembers = 16, Seed = 1 },
             data.Name, data.Train.Count, data.Test.Count);
-        var settings = PretrainPresets.Get("tiny", method) with { Dataset = "mnist", QueueSize = 16 };
-        return (new ContrastiveTrainer(settings, data, split, dir.File("run"), CPU).CreateModel(), data, split);
+        var settings = TrainingPresets.Get("tiny", method) with { Dataset = "mnist", QueueSize = 16, Augmentation = augmentation ?? AugmentationSettings.None };
+        return (new Trainer(settings, data, split, dir.File("run"), CPU).CreateModel(), data, split);
     }
 
     static UnlearningSettings Settings(string method, int epochs = 4) => new() { Method = method, Epochs = epochs, BatchSize = 8, LearningRate = 3e-3 };
 
-    static double TrainLoss(UnlearningTarget target, Dataset data, IReadOnlyList<int> ids)
+    static double TrainLoss(Learner target, Dataset data, IReadOnlyList<int> ids)
     {
         using var noGrad = no_grad();
         using var generator = new Generator(5);
-        target.Module.train();
-        return target.TrainLoss(data.Train.Batch(ids.ToArray()), data.Train.LabelBatch(ids.ToArray()), generator).item<float>();
+        target.train();
+        return target.TrainingLoss(data.Train.Batch(ids.ToArray()), data.Train.LabelBatch(ids.ToArray()), generator).Loss.item<float>();
     }
 
     [Fact]
     public void NegGradRaisesTheForgetLossAndFineTuneLowersTheRetainLoss()
     {
         using var dir = new TempDir();
-        var (model, data, split) = Encoder(dir);
-        var target = new ContrastiveTarget(model, AugmentationSettings.None);
+        var (target, data, split) = Encoder(dir);
         var forgetBefore = TrainLoss(target, data, split.Forget);
         new Unlearner(target, Settings("neggrad"), CPU).Run(data.Train, split.Forget);
         Assert.True(TrainLoss(target, data, split.Forget) > forgetBefore);
 
         using var dir2 = new TempDir();
-        var (model2, data2, split2) = Encoder(dir2);
-        var target2 = new ContrastiveTarget(model2, AugmentationSettings.None);
+        var (target2, data2, split2) = Encoder(dir2);
         var retainBefore = TrainLoss(target2, data2, split2.Retain);
         var result = new Unlearner(target2, Settings("finetune"), CPU).Run(data2.Train, split2.Forget, retainIds: split2.Retain);
         Assert.True(TrainLoss(target2, data2, split2.Retain) < retainBefore);
@@ -135,8 +154,7 @@ public class BaselineTests
     public void NegGradPlusAscendsOnForgetAndDescendsOnRetain()
     {
         using var dir = new TempDir();
-        var (model, data, split) = Encoder(dir);
-        var target = new ContrastiveTarget(model, AugmentationSettings.None);
+        var (target, data, split) = Encoder(dir);
         var result = new Unlearner(target, Settings("neggrad+", epochs: 3), CPU).Run(data.Train, split.Forget, retainIds: split.Retain);
         var first = result.Epochs[0];
         Assert.Equal(first.Train - first.Forget, first.Total, 4);
@@ -147,8 +165,7 @@ public class BaselineTests
     public void AlignmentCalibrationLowersTheForgetSetsViewAlignment()
     {
         using var dir = new TempDir();
-        var (model, data, split) = Encoder(dir);
-        var target = new ContrastiveTarget(model, AugmentationSettings.Weak);
+        var (target, data, split) = Encoder(dir, augmentation: AugmentationSettings.Weak);
         var result = new Unlearner(target, Settings("alignment", epochs: 6) with { AlignmentWeight = 5 }, CPU).Run(data.Train, split.Forget, retainIds: split.Retain);
         Assert.True(result.Epochs[^1].Forget < result.Epochs[0].Forget, string.Join(", ", result.Epochs.Select(e => e.Forget)));
     }
@@ -166,7 +183,7 @@ public class BaselineTests
 
         using var dir = new TempDir();
         var (model, _, _) = Encoder(dir);
-        Assert.Throws<LetheException>(() => new Unlearner(new ContrastiveTarget(model, AugmentationSettings.None), Settings("random-labels"), CPU));
+        Assert.Throws<LetheException>(() => new Unlearner(model, Settings("random-labels"), CPU));
     }
 
     [Fact]
@@ -178,17 +195,16 @@ public class BaselineTests
         var data = Datasets.Load(DatasetKind.Mnist, dir.Path);
         var split = MembershipSplit.Create(new SplitSettings { Members = 40, NonMembers = 16, ShadowMembers = 16, ShadowNonMembers = 16, Seed = 1 },
             data.Name, data.Train.Count, data.Test.Count);
-        var recipe = Lethe.Supervised.ClassifierPresets.Get("tiny") with { Dataset = "mnist" };
+        var recipe = TrainingPresets.Get("tiny", "classifier") with { Dataset = "mnist" };
         foreach (var method in new[] { "random-labels", "neggrad", "memgp" })
         {
-            var model = new Lethe.Supervised.ClassifierTrainer(recipe, data, split, dir.File("run"), CPU).CreateModel();
-            var target = new ClassifierTarget(model);
+            var target = new Trainer(recipe, data, split, dir.File("run"), CPU).CreateModel();
             var before = TrainLoss(target, data, split.Forget);
             var result = new Unlearner(target, Settings(method), CPU).Run(data.Train, split.Forget);
             Assert.False(result.Diverged);
             if (method != "memgp") Assert.True(TrainLoss(target, data, split.Forget) > before, method);
             else Assert.True(result.Epochs[^1].Penalty < result.Epochs[0].Penalty, string.Join(", ", result.Epochs.Select(e => e.Penalty)));
         }
-        Assert.Throws<LetheException>(() => new Unlearner(new ClassifierTarget(new Lethe.Supervised.ClassifierTrainer(recipe, data, split, dir.File("run"), CPU).CreateModel()), Settings("alignment"), CPU));
+        Assert.Throws<LetheException>(() => new Unlearner(new Trainer(recipe, data, split, dir.File("run"), CPU).CreateModel(), Settings("alignment"), CPU));
     }
 }

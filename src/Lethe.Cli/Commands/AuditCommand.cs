@@ -1,22 +1,28 @@
 using System.CommandLine;
 using Lethe.Audits;
-using Lethe.Contrastive;
+using Lethe.Data;
+using Lethe.Models;
 using Lethe.Reports;
 using Lethe.Runtime;
 using Lethe.Storage;
+using Lethe.Training;
+using Lethe.Unlearning;
 using Spectre.Console;
 
 namespace Lethe.Cli.Commands;
 
-/// <summary>`lethe audit`: membership-inference attacks, per-sample diagnostics and utility of one encoder checkpoint.</summary>
+/// <summary>`lethe audit`: membership-inference attacks, per-sample diagnostics and utility of one checkpoint of any learner.</summary>
 public static class AuditCommand
 {
     public static Command Build(IAnsiConsole console)
     {
-        var run = new Option<string>("--run") { Description = "Pretraining run folder whose recipe and split the audit uses", Required = true };
-        var checkpoint = new Option<string?>("--checkpoint", "-c") { Description = "Encoder checkpoint to audit (default: RUN/final.ckpt); e.g. an unlearned.ckpt or a retrain's final.ckpt" };
-        var forgetIds = new Option<string?>("--forget-ids") { Description = "File of training-split ids forgotten, instead of the split's forget set" };
-        var shadow = new Option<string?>("--shadow") { Description = "Shadow run (lethe pretrain --shadow-of RUN) to fit the attacks on, instead of a calibration part of the target's data" };
+        var run = new Option<string?>("--run") { Description = "Training run whose recipe and split the audit uses (default: the checkpoint's run, or its forget request's)" };
+        var checkpoint = new Option<string?>("--checkpoint", "-c")
+        {
+            Description = "Checkpoint to audit (default: RUN/final.ckpt). An unlearned.ckpt brings its own run and forget set from the unlearning.json beside it",
+        };
+        var forgetIds = new Option<string?>("--forget-ids") { Description = "File of training-split ids forgotten, instead of the split's (or the forget request's) forget set" };
+        var shadow = new Option<string?>("--shadow") { Description = "Shadow run (--shadow-of RUN) to fit the attacks on, instead of a calibration part of the target's data" };
         var defaults = new AuditSettings();
         var views = new Option<int>("--views") { Description = "Augmented views per image (EncoderMI)", DefaultValueFactory = _ => defaults.Views };
         var calibration = new Option<double>("--calibration") { Description = "Share of retained members and non-members used to fit the attacks", DefaultValueFactory = _ => defaults.CalibrationFraction };
@@ -24,7 +30,7 @@ public static class AuditCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the calibration split, views and attack classifiers", DefaultValueFactory = _ => 0 };
         var outFolder = new Option<string?>("--out", "-o") { Description = "Where to write audit.json and audit.md (default: CHECKPOINT's folder/audit)" };
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("audit", "Membership-inference audit (EncoderMI and supervised attacks), diagnostics and utility of an encoder")
+        var command = new Command("audit", "Membership-inference audit (EncoderMI and supervised attacks), diagnostics and utility of an encoder or a classifier")
         {
             run, checkpoint, forgetIds, shadow, views, calibration, noProbe, seed, outFolder, dataDir,
         };
@@ -41,87 +47,92 @@ public static class AuditCommand
             settings.Validate();
             if (parse.GetValue(shadow) is not null && parse.GetResult(calibration) is { Implicit: false })
                 throw new LetheException("--calibration sets aside target data for a calibration attacker; with --shadow the attacks are fitted on the shadow model: drop one");
-            if (Supervised.ClassifierRun.IsClassifierRun(parse.GetValue(run)!))
-                return AuditClassifier(console, parse.GetValue(run)!, parse.GetValue(checkpoint), parse.GetValue(forgetIds), parse.GetValue(shadow), parse.GetValue(outFolder), parse.GetValue(dataDir), settings, device);
-            var target = PretrainRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
-            if (parse.GetValue(forgetIds) is { } idsFile)
-                target = target with { Split = target.Split.WithForgetFile(idsFile) };
-            var checkpointPath = parse.GetValue(checkpoint) ?? target.FinalCheckpoint;
-            var model = target.LoadModel(device, checkpointPath);
-            ContrastiveModel? shadowModel = null;
+            var (target, split, checkpointPath) = Resolve(parse.GetValue(run), parse.GetValue(checkpoint), parse.GetValue(dataDir));
+            if (parse.GetValue(forgetIds) is { } idsFile) split = split.WithForgetFile(idsFile);
+            using var model = target.LoadModel(device, checkpointPath);
+            Learner? shadowModel = null;
             if (parse.GetValue(shadow) is { } shadowFolder)
             {
-                var shadowRun = PretrainRun.Open(shadowFolder, data: target.Data);
-                CheckShadow(shadowFolder, shadowRun.Settings.TrainOn, shadowRun.Settings with { TrainOn = "members", Seed = 0 }, shadowRun.Split,
-                    target.Settings with { TrainOn = "members", Seed = 0 }, target.Split, $"lethe pretrain --shadow-of {target.Folder}");
+                var shadowRun = TrainingRun.Open(shadowFolder, data: target.Data);
+                CheckShadow(shadowFolder, shadowRun, target);
                 shadowModel = shadowRun.LoadModel(device);
             }
             var folder = parse.GetValue(outFolder) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "audit");
-            var result = EncoderAudit.Run(Path.GetFullPath(checkpointPath), model, target.Data, target.Split, target.Settings, settings, device, shadowModel,
+            var report = Audit.Run(Path.GetFullPath(checkpointPath), model, target.Data, split, settings, device, shadowModel,
                 stage => console.MarkupLineInterpolated($"[grey]audit: {stage}[/]"));
-            Directory.CreateDirectory(folder);
-            LetheJson.WriteFile(Path.Combine(folder, "audit.json"), result.Report);
-            AtomicFile.WriteAllText(Path.Combine(folder, "audit.md"), AuditMarkdown.Render(result.Report));
-            Show(console, result.Report);
-            console.MarkupLineInterpolated($"Wrote {Path.GetFullPath(Path.Combine(folder, "audit.json"))} and audit.md ({result.Report.Seconds:F1} s).");
+            shadowModel?.Dispose();
+            Write(report, folder);
+            Show(console, [("", report)]);
+            console.MarkupLineInterpolated($"Wrote {Path.GetFullPath(Path.Combine(folder, "audit.json"))} and audit.md ({report.Seconds:F1} s).");
             return LetheCli.Ok;
         });
         return command;
     }
 
-    static int AuditClassifier(IAnsiConsole console, string runFolder, string? checkpoint, string? forgetIds, string? shadowFolder, string? outFolder, string? dataDir,
-        AuditSettings settings, TorchSharp.torch.Device device)
+    /// <summary>
+    /// The run, split and checkpoint an audit is about. A checkpoint with a forget request (unlearning.json) beside it
+    /// names its run and forget set; a run's own checkpoint (final.ckpt or checkpoints/epoch-N.ckpt) names its run.
+    /// </summary>
+    static (TrainingRun Run, MembershipSplit Split, string Checkpoint) Resolve(string? runFolder, string? checkpoint, string? dataDir)
     {
-        var target = Supervised.ClassifierRun.Open(runFolder, dataDir);
-        if (forgetIds is { } idsFile)
-            target = target with { Split = target.Split.WithForgetFile(idsFile) };
-        var checkpointPath = checkpoint ?? target.FinalCheckpoint;
-        var model = target.LoadModel(device, checkpointPath);
-        Supervised.Classifier? shadowModel = null;
-        if (shadowFolder is not null)
+        if (checkpoint is null)
         {
-            var shadowRun = Supervised.ClassifierRun.Open(shadowFolder, data: target.Data);
-            CheckShadow(shadowFolder, shadowRun.Settings.TrainOn, shadowRun.Settings with { TrainOn = "members", Seed = 0 }, shadowRun.Split,
-                target.Settings with { TrainOn = "members", Seed = 0 }, target.Split, $"lethe train --shadow-of {target.Folder}");
-            shadowModel = shadowRun.LoadModel(device);
+            if (runFolder is null) throw new LetheException("give --checkpoint (an unlearned.ckpt or a run's final.ckpt), or --run");
+            var own = TrainingRun.Open(runFolder, dataDir);
+            return (own, own.Split, own.FinalCheckpoint);
         }
-        var folder = outFolder ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "audit");
-        var report = ClassifierAudit.Run(Path.GetFullPath(checkpointPath), model, target.Data, target.Split, settings, device, shadowModel);
-        Directory.CreateDirectory(folder);
-        LetheJson.WriteFile(Path.Combine(folder, "audit.json"), report);
-        AtomicFile.WriteAllText(Path.Combine(folder, "audit.md"), AuditMarkdown.Render(report));
-        var table = new Table().Title("supervised membership inference").AddColumns("scored", "attack", "AUC", "accuracy", "TPR at 1% FPR");
-        foreach (var (scored, r) in new[] { ("forget", report.ForgetAttacks), ("retain", report.RetainAttacks) })
+        if (!File.Exists(checkpoint)) throw new LetheException($"no checkpoint at {checkpoint}");
+        var folder = Path.GetDirectoryName(Path.GetFullPath(checkpoint))!;
+        if (ForgetRequest.Find(folder) is { } request && Path.GetFileName(checkpoint) == request.Checkpoint)
         {
-            foreach (var (attack, m) in new[] { ("confidence", r.Confidence), ("entropy", r.Entropy), ("loss", r.Loss), ("model-based", r.Model) })
-                table.AddRow(scored, attack, MarkdownTable.Number(m.Auc), MarkdownTable.Percent(m.Accuracy), MarkdownTable.Percent(m.TprAt1PercentFpr));
+            if (Checkpoint.FileSha256(checkpoint) != request.CheckpointSha256)
+                throw new LetheException($"{checkpoint} is not the checkpoint its {ForgetRequest.FileName} records (the SHA-256 differs): it was changed after unlearning");
+            var parent = TrainingRun.Open(runFolder ?? request.ParentRun, dataDir);
+            return (parent, request.Apply(parent.Split), checkpoint);
         }
-        console.Write(table);
-        console.MarkupLineInterpolated($"test accuracy {MarkdownTable.Percent(report.TestAccuracy)}. Wrote {Path.GetFullPath(Path.Combine(folder, "audit.json"))} and audit.md ({report.Seconds:F1} s).");
-        return LetheCli.Ok;
+        var owner = runFolder ?? new[] { folder, Path.GetDirectoryName(folder) }.FirstOrDefault(f => f is not null && File.Exists(Path.Combine(f, RunFolder.SettingsFile)))
+            ?? throw new LetheException($"cannot tell which run {checkpoint} belongs to (no {ForgetRequest.FileName} or {RunFolder.SettingsFile} beside it): give --run");
+        var run = TrainingRun.Open(owner, dataDir);
+        return (run, run.Split, checkpoint);
+    }
+
+    /// <summary>audit.json and audit.md in <paramref name="folder"/>.</summary>
+    internal static void Write(IAuditReport report, string folder)
+    {
+        LetheJson.WriteFile(Path.Combine(folder, "audit.json"), (object)report);
+        AtomicFile.WriteAllText(Path.Combine(folder, "audit.md"), report.Markdown());
+    }
+
+    /// <summary>A shadow run must be a shadow (TrainOn = shadow) of the target's recipe, its seed aside, on the same shadow sets.</summary>
+    static void CheckShadow(string shadowFolder, TrainingRun shadow, TrainingRun target)
+    {
+        static string Recipe(TrainingSettings s) => LetheJson.Serialize(s with { TrainOn = "members", Seed = 0 });
+        if (shadow.Settings.TrainOn != "shadow" || Recipe(shadow.Settings) != Recipe(target.Settings)
+            || !shadow.Split.ShadowMembers.SequenceEqual(target.Split.ShadowMembers) || !shadow.Split.ShadowNonMembers.SequenceEqual(target.Split.ShadowNonMembers))
+            throw new LetheException($"{shadowFolder} is not a shadow run of this run's recipe and split: train one with lethe {(target.Settings.IsEncoder ? "pretrain" : "train")} --shadow-of {target.Folder}");
     }
 
     /// <summary>
-    /// A shadow run must be a shadow (TrainOn = shadow) of the target's recipe, its seed aside, on the same shadow sets.
-    /// The callers pass both recipes with TrainOn and Seed set alike.
+    /// Every attack's AUC, accuracy and TPR at 1% FPR on the forget set, one column group per report (e.g. before and
+    /// after unlearning), then the headline attack on the retained members and utility.
     /// </summary>
-    static void CheckShadow<TSettings>(string shadowFolder, string trainOn, TSettings shadowRecipe, Data.MembershipSplit shadowSplit,
-        TSettings targetRecipe, Data.MembershipSplit targetSplit, string howToTrain)
+    internal static void Show(IAnsiConsole console, IReadOnlyList<(string Label, IAuditReport Report)> reports)
     {
-        if (trainOn != "shadow" || LetheJson.Serialize(shadowRecipe) != LetheJson.Serialize(targetRecipe)
-            || !shadowSplit.ShadowMembers.SequenceEqual(targetSplit.ShadowMembers) || !shadowSplit.ShadowNonMembers.SequenceEqual(targetSplit.ShadowNonMembers))
-            throw new LetheException($"{shadowFolder} is not a shadow run of this run's recipe and split: train one with {howToTrain}");
-    }
-
-    static void Show(IAnsiConsole console, EncoderAuditReport report)
-    {
-        var table = new Table().Title("forget set vs non-members").AddColumns("output", "attack", "AUC", "accuracy", "TPR at 1% FPR");
-        foreach (var output in new[] { report.Head, report.Backbone })
+        var kind = reports[0].Report is ClassifierAuditReport ? "supervised membership inference" : "membership inference";
+        var table = new Table().Title($"{kind}: forget vs non-members").AddColumns("output", "attack");
+        foreach (var (label, _) in reports)
+            table.AddColumns($"AUC {label}".Trim(), $"accuracy {label}".Trim(), $"TPR at 1% FPR {label}".Trim());
+        var rows = reports.Select(r => r.Report.Attacks(forget: true).ToArray()).ToArray();
+        for (var i = 0; i < rows[0].Length; i++)
         {
-            foreach (var (attack, m) in AuditMarkdown.Attacks(output, forget: true))
-                table.AddRow(output.Output, attack, MarkdownTable.Number(m.Auc), MarkdownTable.Percent(m.Accuracy), MarkdownTable.Percent(m.TprAt1PercentFpr));
+            var (output, attack, _) = rows[0][i];
+            table.AddRow([output, attack, .. rows.SelectMany(r => new[] { MarkdownTable.Number(r[i].Metrics.Auc), MarkdownTable.Percent(r[i].Metrics.Accuracy), MarkdownTable.Percent(r[i].Metrics.TprAt1PercentFpr) })]);
         }
         console.Write(table);
-        console.MarkupLineInterpolated($"kNN accuracy {MarkdownTable.Percent(report.KnnAccuracy)}{(report.LinearProbeAccuracy is { } p ? $", linear probe {MarkdownTable.Percent(p)}" : "")}");
+        var summary = new Table().AddColumns(["", .. reports.Select(r => r.Label == "" ? "value" : r.Label)]);
+        summary.AddRow(["retained members vs non-members: headline AUC", .. reports.Select(r => MarkdownTable.Number(r.Report.Headline(forget: false).Auc))]);
+        foreach (var (measure, _) in reports[0].Report.Utility)
+            summary.AddRow([measure, .. reports.Select(r => r.Report.Utility.FirstOrDefault(u => u.Measure == measure) is { Measure: not null } u ? MarkdownTable.Percent(u.Value) : "–")]);
+        console.Write(summary);
     }
 }

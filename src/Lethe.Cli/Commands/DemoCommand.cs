@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Lethe.Contrastive;
 using Lethe.Data;
 using Lethe.Experiments;
 using Lethe.Reports;
 using Lethe.Runtime;
 using Lethe.Storage;
+using Lethe.Training;
 using Spectre.Console;
 
 namespace Lethe.Cli.Commands;
@@ -16,7 +16,7 @@ public static class DemoCommand
     public static Command Build(IAnsiConsole console)
     {
         var output = new Option<string>("--out", "-o") { Description = "Demo folder: runs, audits and the report", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
-        var method = new Option<string>("--method", "-m") { Description = "Contrastive method: moco, simclr or byol", DefaultValueFactory = _ => "moco" };
+        var method = new Option<string>("--method", "-m") { Description = $"Encoder method: {string.Join(", ", TrainingMethods.EncoderNames)}", DefaultValueFactory = _ => "moco" };
         var seed = new Option<long>("--seed") { Description = "Seed of the split, training, unlearning and audits", DefaultValueFactory = _ => 0 };
         var preset = new Option<string>("--preset") { Description = "Pretraining recipe (tiny is for tests)", DefaultValueFactory = _ => "overfit", Hidden = true };
         var dataDir = CommonOptions.DataDir();
@@ -37,7 +37,7 @@ public static class DemoCommand
                 Unlearning = new() { Seed = s },
                 Audit = new() { Seed = s },
             };
-            if (!PretrainPresets.Names.Contains(settings.Preset)) throw new LetheException($"unknown preset '{settings.Preset}': use {string.Join(", ", PretrainPresets.Names)}");
+            if (!TrainingPresets.Names.Contains(settings.Preset)) throw new LetheException($"unknown preset '{settings.Preset}': use {string.Join(", ", TrainingPresets.Names)}");
             settings.Recipe().Validate();
             var recipe = settings.Recipe();
             var data = Datasets.Load(Datasets.Parse(recipe.Dataset), parse.GetValue(dataDir));
@@ -54,7 +54,7 @@ public static class DemoCommand
                     Train = (r, split, runFolder, resume, token) =>
                     {
                         if (resume) console.MarkupLineInterpolated($"[grey]resuming {runFolder} from its newest checkpoint[/]");
-                        return PretrainCommand.Train(console, r, data, split, runFolder, device, resume, token);
+                        return TrainingProgress.Run(console, r, data, split, runFolder, device, resume, token);
                     },
                     OnStage = stage => console.MarkupLineInterpolated(
                         $"[bold][[{Array.IndexOf(stages, stage) + 1}/{stages.Length + 1}]] {stage}[/] [grey](demo time {watch.Elapsed:mm\\:ss})[/]"),
@@ -67,7 +67,7 @@ public static class DemoCommand
                 {
                     var auditFolder = Path.Combine(folder, "audits");
                     LetheJson.WriteFile(Path.Combine(auditFolder, $"{audit.Report.Model}.json"), audit.Report);
-                    AtomicFile.WriteAllText(Path.Combine(auditFolder, $"{audit.Report.Model}.md"), AuditMarkdown.Render(audit.Report));
+                    AtomicFile.WriteAllText(Path.Combine(auditFolder, $"{audit.Report.Model}.md"), audit.Report.Markdown());
                 }
                 var files = DemoReport.Write(result, folder);
                 LetheJson.WriteFile(Path.Combine(folder, "demo.json"), new { result.Targets, allTargetsMet = result.Targets.AllMet, result.Timings, unlearning = result.Unlearning });

@@ -5,7 +5,7 @@ using Lethe.Experiments;
 using Lethe.Reports;
 using Lethe.Runtime;
 using Lethe.Storage;
-using Lethe.Supervised;
+using Lethe.Training;
 using Spectre.Console;
 
 namespace Lethe.Cli.Commands;
@@ -64,27 +64,22 @@ public static class ReproduceCommand
 
             using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint; run reproduce again to continue");
             var watch = Stopwatch.StartNew();
-            var pipeline = new ReproducePipeline(settings, folder, device)
+            var hooks = new ReproduceHooks
             {
                 LoadData = name => Datasets.Load(Datasets.Parse(name), directory),
-                TrainEncoder = (recipe, data, split, run, resume, token) =>
+                Train = (recipe, data, split, run, resume, token) =>
                 {
-                    Announce(console, run, resume);
-                    return PretrainCommand.Train(console, recipe, data, split, run, device, resume, token).Completed;
-                },
-                TrainClassifier = (recipe, data, split, run, resume, token) =>
-                {
-                    Announce(console, run, resume);
-                    return new ClassifierTrainer(recipe, data, split, run, device) { OnEpoch = m => TrainCommand.Report(console, m, recipe.Epochs) }.Run(resume, token).Completed;
+                    if (resume) console.MarkupLineInterpolated($"[grey]resuming {run} from its newest checkpoint[/]");
+                    return TrainingProgress.Run(console, recipe, data, split, run, device, resume, token).Completed;
                 },
                 OnStage = stage => console.MarkupLineInterpolated($"[bold]{stage}[/] [grey]({watch.Elapsed:hh\\:mm\\:ss})[/]"),
                 OnShardEpoch = (shard, m) =>
                 {
-                    if (m.TestAccuracy is not null) console.Write($"  shard {shard}: ");
-                    TrainCommand.Report(console, m, settings.Classifier(settings.MainDataset, settings.FirstSeed).Epochs);
+                    if (m.Evaluated) console.WriteLine($"  shard {shard}: {TrainingProgress.Describe(m, settings.Recipe(ReproduceSettings.ClassifierModel, settings.MainDataset, settings.FirstSeed).Epochs)}");
                 },
                 OnUnlearningEpoch = e => console.WriteLine($"  epoch {e.Epoch}: total {e.Total:F4}  train {e.Train:F4}  penalty {e.Penalty:F5}  ({e.Seconds:F1} s)"),
             };
+            var pipeline = new ReproducePipeline(settings, folder, device, hooks);
             try
             {
                 var result = pipeline.Run(cancel.Token);
@@ -106,10 +101,5 @@ public static class ReproduceCommand
             }
         });
         return command;
-    }
-
-    static void Announce(IAnsiConsole console, string run, bool resume)
-    {
-        if (resume) console.MarkupLineInterpolated($"[grey]resuming {run} from its newest checkpoint[/]");
     }
 }

@@ -1,106 +1,217 @@
 using System.CommandLine;
-using Lethe.Contrastive;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Lethe.Data;
-using Lethe.Models;
 using Lethe.Runtime;
 using Lethe.Storage;
-using Lethe.Supervised;
+using Lethe.Training;
 using Spectre.Console;
 
 namespace Lethe.Cli.Commands;
 
-/// <summary>`lethe train`: trains a supervised classifier on the members of a split (or its retain or shadow set).</summary>
+/// <summary>
+/// `lethe pretrain` and `lethe train`: one command for every learner, under two names whose defaults differ (pretrain: a
+/// MoCo encoder in runs/pretrain-METHOD; train: a classifier in runs/train).
+/// </summary>
 public static class TrainCommand
 {
-    public static Command Build(IAnsiConsole console)
+    public static Command Pretrain(IAnsiConsole console) => Build(console, "pretrain", "moco",
+        "Train a contrastive encoder (SimCLR, MoCo, BYOL) with progress, checkpoints and resume");
+
+    public static Command Train(IAnsiConsole console) => Build(console, "train", "classifier",
+        "Train a supervised classifier with progress, checkpoints and resume");
+
+    static Command Build(IAnsiConsole console, string name, string defaultMethod, string description)
     {
-        var preset = new Option<string>("--preset") { Description = "Recipe to start from: tiny, overfit (this machine) or paper", DefaultValueFactory = _ => "overfit" };
+        var methods = string.Join(", ", TrainingMethods.All.Select(m => $"{m.Name} ({m.Summary})"));
+        var method = new Option<string>("--method", "-m") { Description = $"The learner: {methods}", DefaultValueFactory = _ => defaultMethod };
+        var preset = new Option<string>("--preset") { Description = $"Recipe to start from: {string.Join(", ", TrainingPresets.Names)} (overfit: this machine)", DefaultValueFactory = _ => "overfit" };
+        var config = new Option<string?>("--config") { Description = "JSON file of settings that override the preset (any subset of settings.json)" };
         var dataset = CommonOptions.Dataset();
         dataset.DefaultValueFactory = null;
         var dataDir = CommonOptions.DataDir();
-        var members = new Option<int?>("--members") { Description = "Members to train on" };
-        var nonMembers = new Option<int?>("--non-members") { Description = "Non-members for the monitors" };
-        var encoder = new Option<string?>("--encoder") { Description = "small-cnn or resnet18" };
-        var width = new Option<int?>("--width") { Description = "Backbone base width" };
+        var splitFile = new Option<string?>("--split") { Description = "Split manifest (lethe data split); default: draw --members and --non-members" };
+        var members = new Option<int?>("--members") { Description = "Members to train on, when no --split is given" };
+        var nonMembers = new Option<int?>("--non-members") { Description = "Non-members for the monitors, when no --split is given" };
+        var encoder = new Option<string?>("--encoder") { Description = "Backbone: small-cnn or resnet18" };
+        var width = new Option<int?>("--width") { Description = "Backbone base width (channels of the first layer)" };
+        var featureDim = new Option<int?>("--feature-dim") { Description = "Feature width of small-cnn's fully connected layer" };
+        var pooled = new Option<bool?>("--pooled") { Description = "small-cnn with global average pooling instead of the fully connected layer" };
         var epochs = new Option<int?>("--epochs") { Description = "Training epochs" };
-        var batch = new Option<int?>("--batch-size") { Description = "Images per step" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step (an encoder sees two views of each)" };
         var optimizer = new Option<string?>("--optimizer") { Description = "adam or sgd" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate" };
-        var augmentation = new Option<string?>("--augmentation") { Description = "none (default), weak or standard" };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay" };
+        var schedule = new Option<string?>("--schedule") { Description = "constant or cosine" };
+        var temperature = new Option<double?>("--temperature") { Description = "Softmax temperature (SimCLR, MoCo)" };
+        var queue = new Option<int?>("--queue-size") { Description = "MoCo queue length" };
+        var augmentation = new Option<string?>("--augmentation") { Description = "standard, weak or none (a classifier's default: none)" };
+        var evalEvery = new Option<int?>("--eval-every") { Description = "Epochs between evaluations (utility and the membership monitor)" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Epochs between checkpoints" };
         var seed = new Option<long?>("--seed") { Description = "Seed for the split, initialisation, order and augmentations" };
-        var output = new Option<string?>("--out", "-o") { Description = "Run folder (default runs/train)" };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest checkpoint" };
-        var force = new Option<bool>("--force") { Description = "Start afresh in a run folder that already holds a run" };
-        var retrainOf = new Option<string?>("--retrain-of") { Description = "Retrain-from-scratch reference: RUN's recipe on RUN's retain set" };
-        var shadowOf = new Option<string?>("--shadow-of") { Description = "Shadow model for attacks: RUN's recipe on RUN's shadow members, with its own seed" };
-        var command = new Command("train", "Train a supervised classifier with progress, checkpoints and resume")
+        var output = new Option<string?>("--out", "-o") { Description = $"Run folder (default {(name == "train" ? "runs/train" : "runs/pretrain-METHOD")})" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest checkpoint, with its saved settings" };
+        var retrainOf = new Option<string?>("--retrain-of") { Description = "Retrain-from-scratch reference: train RUN's recipe on RUN's retain set (members minus the forget set)" };
+        var shadowOf = new Option<string?>("--shadow-of") { Description = "Shadow model for attacks: train RUN's recipe on RUN's shadow members, with its own seed" };
+        var force = new Option<bool>("--force") { Description = "Start afresh in a run folder that already holds a run, discarding it" };
+        var command = new Command(name, description)
         {
-            preset, dataset, dataDir, members, nonMembers, encoder, width, epochs, batch, optimizer, lr, augmentation, seed, output, resume, force, retrainOf, shadowOf,
+            method, preset, config, dataset, dataDir, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
+            optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, output, resume, force, retrainOf, shadowOf,
         };
-        Option[] recipe = [preset, dataset, members, nonMembers, encoder, width, epochs, batch, optimizer, lr, augmentation, seed];
+        Option[] runShaping = [preset, config, dataset, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
+            optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, force];
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
             var reference = CommonOptions.Reference(parse.GetValue(retrainOf), parse.GetValue(shadowOf));
-            var folder = CommonOptions.RunFolder(parse.GetValue(output), reference, Path.Combine("runs", "train"));
+            var fallback = name == "train" ? Path.Combine("runs", "train") : Path.Combine("runs", $"pretrain-{parse.GetValue(method)}");
+            var folder = CommonOptions.RunFolder(parse.GetValue(output), reference, fallback);
             var resuming = parse.GetValue(resume);
-            var given = recipe.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
-            ClassifierSettings settings;
-            MembershipSplit? split = null;
-            if (resuming || reference is not null)
+            TrainingSettings settings;
+            if (resuming)
             {
-                if (given is not null) throw new LetheException($"{(resuming ? "--resume continues with the run's saved settings" : "a reference run reuses its run's recipe and split")}; drop {given.Name}");
-                var from = resuming ? folder : reference!.Value.Run;
-                settings = LetheJson.ReadFile<ClassifierSettings>(Path.Combine(from, RunFolder.SettingsFile), "run settings");
-                if (!resuming && reference is { } of)
-                    settings = settings with { TrainOn = of.TrainOn, Seed = CommonOptions.ReferenceSeed(settings.Seed, of.TrainOn) };
+                if (runShaping.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
+                    throw new LetheException($"--resume continues with the run's saved settings; drop {given.Name} (or start a new run)");
+                if (!File.Exists(Path.Combine(folder, RunFolder.SettingsFile)))
+                    throw new LetheException($"nothing to resume in {folder}: it has no {RunFolder.SettingsFile}");
+                settings = TrainingRun.ReadSettings(folder);
             }
             else
             {
-                settings = ClassifierPresets.Get(parse.GetValue(preset)!);
-                settings = settings with
+                // A reference must share the target's recipe and split; only --force and the output folder may be given.
+                if (reference is { } asked && runShaping.Where(o => o != force).Append(method).FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
+                    throw new LetheException($"a {asked.TrainOn} reference reuses {asked.Run}'s recipe and split; drop {given.Name}");
+                if (File.Exists(Path.Combine(folder, RunFolder.SettingsFile)) && !parse.GetValue(force))
+                    throw new LetheException($"{folder} already holds a run: continue it with --resume, or pass --force to start afresh (its checkpoints are deleted)");
+                if (reference is not null)
                 {
-                    Dataset = parse.GetValue(dataset) ?? settings.Dataset,
-                    Members = parse.GetValue(members) ?? settings.Members,
-                    NonMembers = parse.GetValue(nonMembers) ?? settings.NonMembers,
-                    Encoder = settings.Encoder with { Architecture = parse.GetValue(encoder) ?? settings.Encoder.Architecture, Width = parse.GetValue(width) ?? settings.Encoder.Width },
-                    Epochs = parse.GetValue(epochs) ?? settings.Epochs,
-                    BatchSize = parse.GetValue(batch) ?? settings.BatchSize,
-                    Optimizer = parse.GetValue(optimizer) ?? settings.Optimizer,
-                    LearningRate = parse.GetValue(lr) ?? settings.LearningRate,
-                    Augmentation = parse.GetValue(augmentation) is { } a ? AugmentationSettings.FromName(a) : settings.Augmentation,
-                    Seed = parse.GetValue(seed) ?? settings.Seed,
-                };
+                    var of = reference.Value;
+                    var target = TrainingRun.ReadSettings(of.Run);
+                    // A retrain shares the target's seed (it is the model unlearning should imitate); a shadow model draws
+                    // its own initialisation, order and augmentations, which the attacker cannot copy from the target.
+                    settings = target with { TrainOn = of.TrainOn, Seed = CommonOptions.ReferenceSeed(target.Seed, of.TrainOn) };
+                }
+                else
+                {
+                    settings = TrainingPresets.Get(parse.GetValue(preset)!, parse.GetValue(method)!);
+                    if (parse.GetValue(config) is { } configPath) settings = Merge(settings, configPath);
+                    settings = Override(settings, parse, dataset, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
+                        optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed);
+                }
             }
-            if (!resuming && File.Exists(Path.Combine(folder, RunFolder.SettingsFile)) && !parse.GetValue(force))
-                throw new LetheException($"{folder} already holds a run: continue it with --resume, or pass --force to start afresh (its checkpoints are deleted)");
             settings.Validate();
             var data = Datasets.Load(Datasets.Parse(settings.Dataset), parse.GetValue(dataDir));
-            if (resuming) split = MembershipSplit.Load(Path.Combine(folder, RunFolder.SplitFile), data);
-            else if (reference is { } r2) split = MembershipSplit.Load(Path.Combine(r2.Run, RunFolder.SplitFile), data);
-            split ??= MembershipSplit.Create(
-                new SplitSettings { Members = settings.Members, NonMembers = settings.NonMembers, ForgetFraction = settings.ForgetFraction, Seed = settings.Seed },
-                data.Name, data.Train.Count, data.Test.Count);
+            var splitPath = resuming ? Path.Combine(folder, RunFolder.SplitFile)
+                : reference is { } r ? Path.Combine(r.Run, RunFolder.SplitFile)
+                : parse.GetValue(splitFile);
+            var split = splitPath is not null ? MembershipSplit.Load(splitPath, data) : MembershipSplit.Create(settings.Split, data.Name, data.Train.Count, data.Test.Count);
 
             using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint");
-            var trainer = new ClassifierTrainer(settings, data, split, folder, device)
-            {
-                OnEpoch = m => Report(console, m, settings.Epochs),
-            };
             console.MarkupLineInterpolated(
-                $"[bold]classifier[/] on {data.Name}: {trainer.TrainIds.Count} {settings.TrainOn}, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
-            var result = trainer.Run(resuming, cancel.Token);
-            console.MarkupLineInterpolated($"{(result.Completed ? "completed" : $"stopped after epoch {result.Epoch} (resume with --resume)")}: {Path.GetFullPath(result.Checkpoint)}");
+                $"[bold]{settings.Method}[/] on {data.Name}: {split.TrainingIds(settings.TrainOn).Count} {settings.TrainOn}, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
+            var result = TrainingProgress.Run(console, settings, data, split, folder, device, resuming, cancel.Token);
+            Summarise(console, result, folder);
             return result.Completed ? LetheCli.Ok : 130;
         });
         return command;
     }
 
-    /// <summary>One plain line per evaluated epoch (a classifier trains in a few minutes; a line per evaluation is progress enough).</summary>
-    internal static void Report(IAnsiConsole console, ClassifierEpochMetrics m, int epochs)
+    static void Summarise(IAnsiConsole console, TrainingResult result, string folder)
     {
-        if (m.TestAccuracy is not { } test) return;
-        var left = TimeSpan.FromSeconds(m.TrainingSeconds / m.Epoch * (epochs - m.Epoch));
-        console.WriteLine($"epoch {m.Epoch}/{epochs} loss {m.Loss:F4} train {m.TrainAccuracy:P1} test {test:P1} AUC confidence {m.Membership!.ConfidenceAuc:F3} loss {m.Membership.LossAuc:F3} | {m.ImagesPerSecond:N0} img/s | {TimeSpan.FromSeconds(m.TrainingSeconds):hh\\:mm\\:ss}, {left:hh\\:mm\\:ss} left");
+        var table = new Table().AddColumns("result", "value");
+        table.AddRow("status", result.Completed ? "completed" : $"stopped after epoch {result.Epoch} (resume with --resume)");
+        table.AddRow("checkpoint", Markup.Escape(Path.GetFullPath(result.Checkpoint)));
+        if (result.LastEvaluation is { Membership: { } m } e)
+        {
+            if (e.KnnAccuracy is { } knn) table.AddRow($"kNN accuracy (epoch {e.Epoch})", $"{knn:P1}");
+            if (e.TestAccuracy is { } test) table.AddRow($"test accuracy (epoch {e.Epoch})", $"{test:P1}");
+            if (m.HeadSimilarityAuc is { } head)
+            {
+                table.AddRow("membership AUC, view similarity: head / backbone", $"{head:F3} / {m.BackboneSimilarityAuc:F3}");
+                table.AddRow("membership AUC, top-1 confidence: head / backbone", $"{m.HeadConfidenceAuc:F3} / {m.BackboneConfidenceAuc:F3}");
+                table.AddRow("view similarity (head): members / non-members", $"{m.MemberScore:F3} / {m.NonMemberScore:F3}");
+            }
+            else
+            {
+                table.AddRow("membership AUC, confidence / loss", $"{m.HeadConfidenceAuc:F3} / {m.LossAuc:F3}");
+                table.AddRow("top-1 probability: members / non-members", $"{m.MemberScore:F3} / {m.NonMemberScore:F3}");
+            }
+            table.AddRow("training time", TrainingProgress.Duration(e.TrainingSeconds));
+        }
+        if (result.LinearProbeAccuracy is { } probe) table.AddRow("linear probe accuracy", $"{probe:P1}");
+        table.AddRow("metrics", Markup.Escape(Path.GetFullPath(Path.Combine(folder, RunFolder.MetricsFile))));
+        console.Write(table);
+    }
+
+    /// <summary>Overlays a JSON file's properties (at any depth) on the settings.</summary>
+    static TrainingSettings Merge(TrainingSettings settings, string path)
+    {
+        if (!File.Exists(path)) throw new LetheException($"settings file not found: {path}");
+        JsonNode? overlay;
+        try
+        {
+            overlay = JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(path, $"is not valid JSON ({e.Message.Split('\n')[0]})");
+        }
+        if (overlay is not JsonObject overlayObject) throw new DataFormatException(path, "must hold a JSON object of settings");
+        var baseNode = JsonSerializer.SerializeToNode(settings, LetheJson.Options)!.AsObject();
+        MergeInto(baseNode, overlayObject, path, "");
+        try
+        {
+            return baseNode.Deserialize<TrainingSettings>(LetheJson.Options)!;
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(path, $"has a setting of the wrong type ({e.Message.Split('\n')[0]})");
+        }
+    }
+
+    static void MergeInto(JsonObject target, JsonObject overlay, string path, string prefix)
+    {
+        foreach (var (key, value) in overlay)
+        {
+            var name = target.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase))
+                ?? throw new DataFormatException(path, $"unknown setting '{prefix}{key}'");
+            if (value is JsonObject inner && target[name] is JsonObject existing) MergeInto(existing, inner, path, $"{prefix}{name}.");
+            else target[name] = value?.DeepClone();
+        }
+    }
+
+    static TrainingSettings Override(TrainingSettings s, ParseResult parse, Option<string> dataset, Option<int?> members, Option<int?> nonMembers,
+        Option<string?> encoder, Option<int?> width, Option<int?> featureDim, Option<bool?> pooled, Option<int?> epochs, Option<int?> batch,
+        Option<string?> optimizer, Option<double?> lr, Option<double?> weightDecay, Option<string?> schedule, Option<double?> temperature,
+        Option<int?> queue, Option<string?> augmentation, Option<int?> evalEvery, Option<int?> checkpointEvery, Option<long?> seed)
+    {
+        var e = s.Encoder;
+        e = e with
+        {
+            Architecture = parse.GetValue(encoder) ?? e.Architecture,
+            Width = parse.GetValue(width) ?? e.Width,
+            FeatureDim = parse.GetValue(featureDim) ?? e.FeatureDim,
+            Pooled = parse.GetValue(pooled) ?? e.Pooled,
+        };
+        return s with
+        {
+            Dataset = parse.GetValue(dataset) is { } d ? Datasets.NameOf(Datasets.Parse(d)) : s.Dataset,
+            Members = parse.GetValue(members) ?? s.Members,
+            NonMembers = parse.GetValue(nonMembers) ?? s.NonMembers,
+            Encoder = e,
+            Epochs = parse.GetValue(epochs) ?? s.Epochs,
+            BatchSize = parse.GetValue(batch) ?? s.BatchSize,
+            Optimizer = parse.GetValue(optimizer) ?? s.Optimizer,
+            LearningRate = parse.GetValue(lr) ?? s.LearningRate,
+            WeightDecay = parse.GetValue(weightDecay) ?? s.WeightDecay,
+            Schedule = parse.GetValue(schedule) ?? s.Schedule,
+            Temperature = parse.GetValue(temperature) ?? s.Temperature,
+            QueueSize = parse.GetValue(queue) ?? s.QueueSize,
+            Augmentation = parse.GetValue(augmentation) is { } a ? AugmentationSettings.FromName(a) : s.Augmentation,
+            EvalEvery = parse.GetValue(evalEvery) ?? s.EvalEvery,
+            CheckpointEvery = parse.GetValue(checkpointEvery) ?? s.CheckpointEvery,
+            Seed = parse.GetValue(seed) ?? s.Seed,
+        };
     }
 }

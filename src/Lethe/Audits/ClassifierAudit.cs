@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Lethe.Data;
+using Lethe.Models;
 using Lethe.Runtime;
-using Lethe.Supervised;
 using static TorchSharp.torch;
 
 namespace Lethe.Audits;
@@ -23,7 +23,17 @@ public sealed record ClassifierAuditReport(
     SupervisedAttackResult RetainAttacks,
     IReadOnlyList<ClassifierGroupDiagnostics> Diagnostics,
     double TestAccuracy,
-    double Seconds);
+    double Seconds) : IAuditReport
+{
+    public AttackMetrics Headline(bool forget) => (forget ? ForgetAttacks : RetainAttacks).Confidence;
+
+    public IEnumerable<(string Output, string Attack, AttackMetrics Metrics)> Attacks(bool forget) =>
+        SupervisedMembershipAttack.Named(forget ? ForgetAttacks : RetainAttacks).Select(a => ("logits", a.Attack, a.Metrics));
+
+    public IReadOnlyList<(string Measure, double Value)> Utility => [("test accuracy", TestAccuracy)];
+
+    public string Markdown() => Reports.AuditMarkdown.Render(this);
+}
 
 /// <summary>
 /// Audits a classifier the way <see cref="EncoderAudit"/> audits an encoder: the same groups and calibration split
@@ -32,10 +42,10 @@ public sealed record ClassifierAuditReport(
 /// </summary>
 public static class ClassifierAudit
 {
-    public static ClassifierAuditReport Run(string name, Classifier model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Classifier? shadow = null) =>
-        ClassifierSignals.InEvalMode(model, () => shadow is null
+    public static ClassifierAuditReport Run(string name, Learner model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Learner? shadow = null) =>
+        model.Evaluating(() => shadow is null
             ? Run(name, model.forward, data, split, settings, device)
-            : ClassifierSignals.InEvalMode(shadow, () => Run(name, model.forward, data, split, settings, device, shadow.forward)));
+            : shadow.Evaluating(() => Run(name, model.forward, data, split, settings, device, shadow.forward)));
 
     /// <summary>Audits any predictor given as a function from images to logits or log-probabilities (a SISA ensemble, say).</summary>
     public static ClassifierAuditReport Run(

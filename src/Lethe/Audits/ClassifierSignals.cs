@@ -1,5 +1,5 @@
 using Lethe.Data;
-using Lethe.Supervised;
+using Lethe.Models;
 using static TorchSharp.torch;
 
 namespace Lethe.Audits;
@@ -8,8 +8,8 @@ namespace Lethe.Audits;
 public static class ClassifierSignals
 {
     /// <summary>Softmax over the classes (top-k, descending), its entropy, and the cross-entropy loss with the true label.</summary>
-    public static PredictionSignals Compute(Classifier model, ImageSet images, IReadOnlyList<int> ids, int topK, Device device, int chunk = 256) =>
-        InEvalMode(model, () => Compute(model.forward, images, ids, topK, device, chunk));
+    public static PredictionSignals Compute(Learner model, ImageSet images, IReadOnlyList<int> ids, int topK, Device device, int chunk = 256) =>
+        model.Evaluating(() => Compute(model.forward, images, ids, topK, device, chunk));
 
     /// <summary>The same signals for any predictor given as a function from images to logits (or log-probabilities).</summary>
     public static PredictionSignals Compute(Func<Tensor, Tensor> logitsOf, ImageSet images, IReadOnlyList<int> ids, int topK, Device device, int chunk = 256)
@@ -38,24 +38,9 @@ public static class ClassifierSignals
         return new PredictionSignals([.. top], [.. entropy], [.. loss], [.. correct]);
     }
 
-    /// <summary>Runs <paramref name="work"/> with the model in eval mode and restores its mode afterwards.</summary>
-    public static T InEvalMode<T>(Classifier model, Func<T> work)
-    {
-        var wasTraining = model.training;
-        model.eval();
-        try
-        {
-            return work();
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
-    }
-
     /// <summary>Share of <paramref name="ids"/> the classifier labels correctly.</summary>
-    public static double Accuracy(Classifier model, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk = 512) =>
-        InEvalMode(model, () => Accuracy(model.forward, images, ids, device, chunk));
+    public static double Accuracy(Learner model, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk = 512) =>
+        model.Evaluating(() => Accuracy(model.forward, images, ids, device, chunk));
 
     /// <summary>Share of <paramref name="ids"/> a predictor (images to logits) labels correctly.</summary>
     public static double Accuracy(Func<Tensor, Tensor> logitsOf, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk = 512)

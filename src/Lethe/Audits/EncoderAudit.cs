@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Lethe.Contrastive;
 using Lethe.Data;
+using Lethe.Models;
 using Lethe.Runtime;
+using Lethe.Training;
 using static TorchSharp.torch;
 
 namespace Lethe.Audits;
@@ -110,9 +112,19 @@ public sealed record EncoderAuditReport(
     OutputAudit Backbone,
     double KnnAccuracy,
     double? LinearProbeAccuracy,
-    double Seconds)
+    double Seconds) : IAuditReport
 {
     public OutputAudit Output(string name) => name == "backbone" ? Backbone : Head;
+
+    public AttackMetrics Headline(bool forget) => (forget ? Head.ForgetEncoderMi : Head.RetainEncoderMi).Threshold;
+
+    public IEnumerable<(string Output, string Attack, AttackMetrics Metrics)> Attacks(bool forget) =>
+        new[] { Head, Backbone }.SelectMany(o => Reports.AuditMarkdown.Attacks(o, forget).Select(a => (o.Output, a.Attack, a.Metrics)));
+
+    public IReadOnlyList<(string Measure, double Value)> Utility =>
+        LinearProbeAccuracy is { } probe ? [("kNN accuracy", KnnAccuracy), ("linear probe", probe)] : [("kNN accuracy", KnnAccuracy)];
+
+    public string Markdown() => Reports.AuditMarkdown.Render(this);
 }
 
 /// <summary>An audit's report and the per-sample signals behind it (for plots).</summary>
@@ -136,14 +148,14 @@ public static class EncoderAudit
     /// shadow non-members (EncoderMI's setting), and every retained member and non-member is scored.
     /// </summary>
     public static EncoderAuditResult Run(
-        string name, ContrastiveModel model, Dataset data, MembershipSplit split, PretrainSettings recipe, AuditSettings settings, Device device,
-        ContrastiveModel? shadow = null, Action<string>? onStage = null)
+        string name, ContrastiveLearner model, Dataset data, MembershipSplit split, TrainingSettings recipe, AuditSettings settings, Device device,
+        ContrastiveLearner? shadow = null, Action<string>? onStage = null)
     {
         settings.Validate();
         var watch = Stopwatch.StartNew();
         var groups = AuditGroups.From(split, settings, calibrate: shadow is null);
         var augmentation = new ContrastiveAugmentation(recipe.Augmentation);
-        EncoderSignals Signals(ContrastiveModel m, ImageSet images, int[] ids, string group) => EncoderSignals.Compute(
+        EncoderSignals Signals(ContrastiveLearner m, ImageSet images, int[] ids, string group) => EncoderSignals.Compute(
             m, images, ids, data.Test, groups.Reference, augmentation, settings.Views, settings.TopK, recipe.Temperature,
             Seeds.Derive(settings.Seed, $"audit/views/{group}"), device);
 
@@ -194,7 +206,7 @@ public static class EncoderAudit
     }
 
     /// <summary>kNN accuracy (the run's k and temperature) and linear-probe accuracy on the test split (or its first AuditSettings.TestSamples), trained on <paramref name="trainIds"/>.</summary>
-    public static (double Knn, double? LinearProbe) Utility(ContrastiveModel model, Dataset data, IReadOnlyList<int> trainIds, PretrainSettings recipe, AuditSettings settings, Device device)
+    public static (double Knn, double? LinearProbe) Utility(Learner model, Dataset data, IReadOnlyList<int> trainIds, TrainingSettings recipe, AuditSettings settings, Device device)
     {
         using var scope = NewDisposeScope();
         var (bank, bankLabels) = BackboneFeatures.Of(model, data.Train, trainIds, device);
@@ -210,11 +222,9 @@ public static class EncoderAudit
 /// <summary>Backbone features of a set of images, in eval mode, with their labels.</summary>
 public static class BackboneFeatures
 {
-    public static (Tensor Features, long[] Labels) Of(ContrastiveModel model, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk = 256)
+    public static (Tensor Features, long[] Labels) Of(Learner model, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk = 256)
     {
-        var wasTraining = model.training;
-        model.eval();
-        try
+        return model.Evaluating(() =>
         {
             using var noGrad = no_grad();
             var parts = new List<Tensor>();
@@ -227,10 +237,6 @@ public static class BackboneFeatures
             var features = cat(parts, 0);
             foreach (var p in parts) p.Dispose();
             return (features, ids.Select(i => (long)images.Labels[i]).ToArray());
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+        });
     }
 }

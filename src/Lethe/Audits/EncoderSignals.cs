@@ -1,5 +1,7 @@
 using Lethe.Contrastive;
 using Lethe.Data;
+using Lethe.Losses;
+using Lethe.Models;
 using static TorchSharp.torch;
 
 namespace Lethe.Audits;
@@ -43,14 +45,12 @@ public sealed record EncoderSignals(int[] Ids, OutputSignals Backbone, OutputSig
     /// The same <paramref name="seed"/> gives the same views to the same ids under any model.
     /// </summary>
     public static EncoderSignals Compute(
-        ContrastiveModel model, ImageSet images, IReadOnlyList<int> ids, ImageSet referenceImages, IReadOnlyList<int> reference,
+        ContrastiveLearner model, ImageSet images, IReadOnlyList<int> ids, ImageSet referenceImages, IReadOnlyList<int> reference,
         ContrastiveAugmentation augmentation, int views, int topK, double temperature, long seed, Device device, int chunk = 128)
     {
         if (views < 2) throw new LetheException($"membership signals need at least 2 views, not {views}");
         if (reference.Count == 0) throw new LetheException("the per-sample loss needs reference images as negatives");
-        var wasTraining = model.training;
-        model.eval();
-        try
+        return model.Evaluating(() =>
         {
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
@@ -77,14 +77,10 @@ public sealed record EncoderSignals(int[] Ids, OutputSignals Backbone, OutputSig
                 head.Add(projected, stack(headViews, 1), referenceHead, topK, temperature);
             }
             return new EncoderSignals([.. ids], backbone.Build(), head.Build());
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+        });
     }
 
-    static (Tensor Backbone, Tensor Head) CleanOutputs(ContrastiveModel model, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk)
+    static (Tensor Backbone, Tensor Head) CleanOutputs(ContrastiveLearner model, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk)
     {
         var backbone = new List<Tensor>();
         var head = new List<Tensor>();
@@ -110,11 +106,7 @@ public sealed record EncoderSignals(int[] Ids, OutputSignals Backbone, OutputSig
         /// <summary>Adds a chunk: raw clean outputs [B, d], normalised views [B, n, d], normalised reference outputs [m, d].</summary>
         public void Add(Tensor clean, Tensor views, Tensor reference, int topK, double temperature)
         {
-            var n = views.shape[1];
-            var pairs = views.bmm(views.transpose(1, 2)); // [B, n, n] cosine similarities
-            var upper = triu_indices(n, n, 1);
-            var pairwise = pairs.index([TensorIndex.Colon, TensorIndex.Tensor(upper[0]), TensorIndex.Tensor(upper[1])]);
-            var sortedPairs = pairwise.sort(1, descending: true).Values;
+            var sortedPairs = ViewSimilarity.Pairwise(views).sort(1, descending: true).Values;
             var probabilities = nn.functional.softmax(clean, 1);
             var k = (int)Math.Min(topK, clean.shape[1]);
             var topProbabilities = probabilities.topk(k, 1).values;

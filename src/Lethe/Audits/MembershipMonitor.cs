@@ -1,61 +1,86 @@
 using Lethe.Contrastive;
 using Lethe.Data;
+using Lethe.Losses;
+using Lethe.Models;
 using Lethe.Runtime;
 using static TorchSharp.torch;
 
 namespace Lethe.Audits;
 
 /// <summary>
-/// The simplest EncoderMI, as a training monitor: members' augmented views agree more with each other than
-/// non-members' do. Reports, on the backbone features and on the projection-head output, the members' and
-/// non-members' mean pairwise cosine similarity of <c>views</c> views and the AUC of that score, plus the AUC
-/// of the paper's confidence signal (top-1 softmax probability of the output on the clean image).
+/// What the training monitor measured, members against non-members. Encoders: the AUC of EncoderMI's view similarity
+/// (the mean pairwise cosine similarity of the views) and of the top-1 softmax probability of the output on the clean
+/// image, on the head and the backbone; <see cref="MemberScore"/> and <see cref="NonMemberScore"/> are the mean head
+/// similarities. Classifiers: the AUC of the confidence (top-1 probability) and loss attacks; the scores are the mean
+/// top-1 probabilities.
 /// </summary>
-public sealed record MembershipMonitorResult(
-    double BackboneSimilarityAuc,
-    double HeadSimilarityAuc,
-    double BackboneConfidenceAuc,
-    double HeadConfidenceAuc,
-    double MemberHeadSimilarity,
-    double NonMemberHeadSimilarity)
+public sealed record MembershipMonitorResult
 {
-    /// <summary>The strongest of the four signals: what an attacker would use.</summary>
-    public double BestAuc => new[] { BackboneSimilarityAuc, HeadSimilarityAuc, BackboneConfidenceAuc, HeadConfidenceAuc }.Max();
+    public double HeadConfidenceAuc { get; init; }
+
+    public double? BackboneConfidenceAuc { get; init; }
+
+    public double? HeadSimilarityAuc { get; init; }
+
+    public double? BackboneSimilarityAuc { get; init; }
+
+    public double? LossAuc { get; init; }
+
+    public double MemberScore { get; init; }
+
+    public double NonMemberScore { get; init; }
+
+    /// <summary>The strongest of the signals: what an attacker would use.</summary>
+    public double BestAuc => new[] { HeadConfidenceAuc, BackboneConfidenceAuc, HeadSimilarityAuc, BackboneSimilarityAuc, LossAuc }.Where(a => a is not null).Max(a => a!.Value);
+
+    /// <summary>One line for progress logs.</summary>
+    public string Describe() => HeadSimilarityAuc is { } head
+        ? $"AUC view similarity head {head:F3} backbone {BackboneSimilarityAuc:F3}, confidence head {HeadConfidenceAuc:F3}"
+        : $"AUC confidence {HeadConfidenceAuc:F3} loss {LossAuc:F3}";
 }
 
+/// <summary>The simplest membership attacks, as a training monitor: nothing is fitted, the scores are ranked.</summary>
 public static class MembershipMonitor
 {
-    public static MembershipMonitorResult Measure(
-        ContrastiveModel model, ImageSet members, IReadOnlyList<int> memberIds, ImageSet nonMembers, IReadOnlyList<int> nonMemberIds,
-        ContrastiveAugmentation augmentation, int views, long seed, Device device)
+    public static MembershipMonitorResult Measure(Learner model, Dataset data, IReadOnlyList<int> memberIds, IReadOnlyList<int> nonMemberIds, long seed, Device device)
     {
+        if (model is not ContrastiveLearner encoder)
+        {
+            var members = ClassifierSignals.Compute(model, data.Train, memberIds, 1, device);
+            var nonMembers = ClassifierSignals.Compute(model, data.Test, nonMemberIds, 1, device);
+            return new MembershipMonitorResult
+            {
+                HeadConfidenceAuc = RocAuc.Compute(members.Top1, nonMembers.Top1),
+                LossAuc = RocAuc.Compute([.. members.Loss.Select(l => -l)], [.. nonMembers.Loss.Select(l => -l)]),
+                MemberScore = members.Top1.Average(),
+                NonMemberScore = nonMembers.Top1.Average(),
+            };
+        }
+        var views = model.Recipe.MonitorViews;
         if (views < 2) throw new LetheException($"the membership monitor needs at least 2 views, not {views}");
-        var wasTraining = model.training;
-        model.eval();
-        try
+        var augmentation = new ContrastiveAugmentation(model.Recipe.Augmentation);
+        return model.Evaluating(() =>
         {
             using var generator = new Generator((ulong)Seeds.Derive(seed, "monitor/views"));
-            var m = Scores(model, members, memberIds, augmentation, views, generator, device);
-            var n = Scores(model, nonMembers, nonMemberIds, augmentation, views, generator, device);
-            return new MembershipMonitorResult(
-                RocAuc.Compute(m.BackboneSimilarity, n.BackboneSimilarity),
-                RocAuc.Compute(m.HeadSimilarity, n.HeadSimilarity),
-                RocAuc.Compute(m.BackboneConfidence, n.BackboneConfidence),
-                RocAuc.Compute(m.HeadConfidence, n.HeadConfidence),
-                m.HeadSimilarity.Average(),
-                n.HeadSimilarity.Average());
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+            var m = Scores(encoder, data.Train, memberIds, augmentation, views, generator, device);
+            var n = Scores(encoder, data.Test, nonMemberIds, augmentation, views, generator, device);
+            return new MembershipMonitorResult
+            {
+                BackboneSimilarityAuc = RocAuc.Compute(m.BackboneSimilarity, n.BackboneSimilarity),
+                HeadSimilarityAuc = RocAuc.Compute(m.HeadSimilarity, n.HeadSimilarity),
+                BackboneConfidenceAuc = RocAuc.Compute(m.BackboneConfidence, n.BackboneConfidence),
+                HeadConfidenceAuc = RocAuc.Compute(m.HeadConfidence, n.HeadConfidence),
+                MemberScore = m.HeadSimilarity.Average(),
+                NonMemberScore = n.HeadSimilarity.Average(),
+            };
+        });
     }
 
     /// <summary>Per-image scores: mean pairwise cosine similarity of the views, and top-1 softmax probability of the clean image.</summary>
     public sealed record ImageScores(double[] BackboneSimilarity, double[] HeadSimilarity, double[] BackboneConfidence, double[] HeadConfidence);
 
     public static ImageScores Scores(
-        ContrastiveModel model, ImageSet images, IReadOnlyList<int> ids, ContrastiveAugmentation augmentation, int views, Generator generator, Device device, int chunk = 128)
+        ContrastiveLearner model, ImageSet images, IReadOnlyList<int> ids, ContrastiveAugmentation augmentation, int views, Generator generator, Device device, int chunk = 128)
     {
         var backboneSimilarity = new List<double>();
         var headSimilarity = new List<double>();
@@ -68,29 +93,23 @@ public static class MembershipMonitor
             var batchIds = ids.Skip(start).Take(chunk).ToArray();
             var clean = images.Batch(batchIds, device);
             var features = model.Features(clean);
-            var head = model.Projector.forward(features);
             backboneConfidence.AddRange(TopProbability(features));
-            headConfidence.AddRange(TopProbability(head));
-            Tensor? backboneSum = null, headSum = null;
+            headConfidence.AddRange(TopProbability(model.Projector.forward(features)));
+            var backboneViews = new List<Tensor>();
+            var headViews = new List<Tensor>();
             for (var v = 0; v < views; v++)
             {
-                var view = augmentation.Apply(clean, generator);
-                var f = model.Features(view);
-                var h = nn.functional.normalize(model.Projector.forward(f), dim: 1);
-                f = nn.functional.normalize(f, dim: 1);
-                backboneSum = backboneSum is null ? f : backboneSum + f;
-                headSum = headSum is null ? h : headSum + h;
+                var f = model.Features(augmentation.Apply(clean, generator));
+                headViews.Add(nn.functional.normalize(model.Projector.forward(f), dim: 1));
+                backboneViews.Add(nn.functional.normalize(f, dim: 1));
             }
-            backboneSimilarity.AddRange(MeanPairwise(backboneSum!, views));
-            headSimilarity.AddRange(MeanPairwise(headSum!, views));
+            backboneSimilarity.AddRange(Values(ViewSimilarity.Mean(stack(backboneViews, 1))));
+            headSimilarity.AddRange(Values(ViewSimilarity.Mean(stack(headViews, 1))));
         }
         return new([.. backboneSimilarity], [.. headSimilarity], [.. backboneConfidence], [.. headConfidence]);
     }
 
-    // For unit vectors, the sum over pairs i < j of v_i . v_j is (|sum v|^2 - n) / 2.
-    static double[] MeanPairwise(Tensor sumOfUnitVectors, int views) =>
-        ((sumOfUnitVectors.pow(2).sum(1) - views) / (views * (views - 1.0))).to(ScalarType.Float64).cpu().data<double>().ToArray();
+    static double[] TopProbability(Tensor outputs) => Values(nn.functional.softmax(outputs, 1).amax([1]));
 
-    static double[] TopProbability(Tensor outputs) =>
-        nn.functional.softmax(outputs, 1).amax([1]).to(ScalarType.Float64).cpu().data<double>().ToArray();
+    static double[] Values(Tensor t) => t.to(ScalarType.Float64).cpu().data<double>().ToArray();
 }

@@ -3,6 +3,7 @@ using Lethe.Audits;
 using Lethe.Contrastive;
 using Lethe.Data;
 using Lethe.Storage;
+using Lethe.Training;
 using Lethe.Unlearning;
 using static TorchSharp.torch;
 
@@ -23,10 +24,10 @@ public sealed record DemoSettings
     public AuditSettings Audit { get; init; } = new();
 
     /// <summary>The recipe the demo pretrains (and retrains) with.</summary>
-    public PretrainSettings Recipe() => PretrainPresets.Get(Preset, Method) with { Seed = Seed };
+    public TrainingSettings Recipe() => TrainingPresets.Get(Preset, Method) with { Seed = Seed };
 }
 
-/// <summary>The targets issue 4 sets for the demo, checked on the head's EncoderMI threshold attack.</summary>
+/// <summary>The demo's targets, checked on the head's EncoderMI threshold attack.</summary>
 public sealed record DemoTargets(double AucBefore, double ForgetAucAfter, double ForgetAucRetrained, double KnnBefore, double KnnAfter)
 {
     public bool AucBeforeMet => AucBefore >= 0.75;
@@ -43,7 +44,7 @@ public sealed record DemoTargets(double AucBefore, double ForgetAucAfter, double
 /// <summary>Everything the demo measured; the report is drawn from it.</summary>
 public sealed record DemoResult(
     DemoSettings Settings,
-    PretrainSettings Recipe,
+    TrainingSettings Recipe,
     string Dataset,
     int Members,
     int Forget,
@@ -75,8 +76,8 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
     public const string UnlearnFolder = "unlearn";
 
     /// <summary>Trains one run (recipe, split, folder, resume); the CLI plugs in a progress display here.</summary>
-    public Func<PretrainSettings, MembershipSplit, string, bool, CancellationToken, PretrainResult> Train { get; init; } =
-        (recipe, split, runFolder, resume, cancel) => new ContrastiveTrainer(recipe, data, split, runFolder, device).Run(resume, cancel);
+    public Func<TrainingSettings, MembershipSplit, string, bool, CancellationToken, TrainingResult> Train { get; init; } =
+        (recipe, split, runFolder, resume, cancel) => new Trainer(recipe, data, split, runFolder, device).Run(resume, cancel);
 
     public Action<string>? OnStage { get; init; }
 
@@ -90,37 +91,32 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
         recipe.Validate();
         Directory.CreateDirectory(folder);
         var timings = new List<StageTiming>();
-        var split = MembershipSplit.Create(
-            new SplitSettings { Members = recipe.Members, NonMembers = recipe.NonMembers, ForgetFraction = recipe.ForgetFraction, Seed = recipe.Seed },
-            data.Name, data.Train.Count, data.Test.Count);
+        if (!recipe.IsEncoder) throw new LetheException($"the demo unlearns an encoder: use one of {string.Join(", ", TrainingMethods.EncoderNames)}");
+        var split = MembershipSplit.Create(recipe.Split, data.Name, data.Train.Count, data.Test.Count);
 
         var pretrainFolder = Path.Combine(folder, PretrainFolder);
         OnStage?.Invoke("pretrain");
         timings.Add(EnsureTrained("pretrain", recipe, split, pretrainFolder, cancel));
-        var pretrained = PretrainRun.Open(pretrainFolder, data: data);
+        var pretrained = TrainingRun.Open(pretrainFolder, data: data);
 
-        EncoderAuditResult Audit(string stage, string name, ContrastiveModel model)
+        EncoderAuditResult Audit(string stage, string name, Models.Learner model)
         {
             OnStage?.Invoke(stage);
             var watch = Stopwatch.StartNew();
-            var result = EncoderAudit.Run(name, model, data, split, recipe, settings.Audit, device);
+            var result = EncoderAudit.Run(name, (ContrastiveLearner)model, data, split, recipe, settings.Audit, device);
             timings.Add(new StageTiming(stage, watch.Elapsed.TotalSeconds, false));
             return result;
         }
 
-        var model = pretrained.LoadModel(device);
-        var before = Audit("audit original", "original", model);
+        EncoderAuditResult before;
+        using (var original = pretrained.LoadModel(device)) before = Audit("audit original", "original", original);
 
         OnStage?.Invoke("unlearn");
-        var unlearner = new Unlearner(model, settings.Unlearning, recipe.Augmentation, device) { OnEpoch = OnUnlearningEpoch };
-        var unlearning = unlearner.Run(data.Train, split.Forget, split.ShadowNonMembers, cancel);
+        var (model, request) = ForgetRequest.Fulfil(pretrained, split, settings.Unlearning, Path.Combine(folder, UnlearnFolder), device, OnUnlearningEpoch, cancel);
+        var unlearning = request.Result;
         if (unlearning.Diverged) throw new LetheException($"unlearning diverged: {unlearning.StopReason}");
         if (cancel.IsCancellationRequested) throw new ExperimentStoppedException("stopped during unlearning; run the demo again (the training runs are kept)");
         timings.Add(new StageTiming("unlearn", unlearning.Seconds, false));
-        var unlearnFolder = Path.Combine(folder, UnlearnFolder);
-        Directory.CreateDirectory(unlearnFolder);
-        Checkpoint.Save(Path.Combine(unlearnFolder, "unlearned.ckpt"), model, ContrastiveModels.Architecture(recipe), recipe.Epochs, settings.Unlearning.Seed, settings.Unlearning);
-        LetheJson.WriteFile(Path.Combine(unlearnFolder, "unlearning.json"), new { settings = settings.Unlearning, forget = split.Forget.Length, result = unlearning });
         var after = Audit("audit unlearned", "unlearned", model);
         model.Dispose();
         if (cancel.IsCancellationRequested) throw new ExperimentStoppedException("stopped before retraining; run the demo again to continue");
@@ -128,12 +124,12 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
         var retrainFolder = Path.Combine(folder, RetrainFolder);
         OnStage?.Invoke("retrain");
         timings.Add(EnsureTrained("retrain", recipe with { TrainOn = "retain" }, split, retrainFolder, cancel));
-        using var retrainedModel = PretrainRun.Open(retrainFolder, data: data).LoadModel(device);
+        using var retrainedModel = TrainingRun.Open(retrainFolder, data: data).LoadModel(device);
         var retrained = Audit("audit retrained", "retrained", retrainedModel);
 
         return new DemoResult(settings, recipe, data.Name, split.Members.Length, split.Forget.Length, before, after, retrained, unlearning, timings);
     }
 
-    StageTiming EnsureTrained(string stage, PretrainSettings recipe, MembershipSplit split, string runFolder, CancellationToken cancel) =>
+    StageTiming EnsureTrained(string stage, TrainingSettings recipe, MembershipSplit split, string runFolder, CancellationToken cancel) =>
         TrainedRuns.Ensure(stage, recipe, split, runFolder, resume => Train(recipe, split, runFolder, resume, cancel).Completed, "run the demo again");
 }

@@ -21,6 +21,13 @@ public sealed record Measurement(
     double? Seconds,
     string? Note)
 {
+    public static Measurement Of(IAuditReport report, double? seconds = null, string? note = null) => report switch
+    {
+        EncoderAuditReport encoder => Of(encoder, seconds, note),
+        ClassifierAuditReport classifier => Of(classifier, seconds, note),
+        _ => throw new ArgumentException($"no measurement for a {report.GetType().Name}"),
+    };
+
     public static Measurement Of(EncoderAuditReport report, double? seconds = null, string? note = null)
     {
         var forget = report.Head.Diagnostics.First(d => d.Group == "forget");

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Lethe.Data;
 using Lethe.Storage;
+using Lethe.Training;
 
 namespace Lethe.Experiments;
 
@@ -17,7 +18,7 @@ public sealed class ExperimentStoppedException(string message) : LetheException(
 /// <summary>
 /// The training runs an experiment needs, cached in their run folders: a finished run of the same settings and split
 /// is reused, a stopped one resumes from its newest checkpoint, anything else is trained afresh. Works for every
-/// trainer that keeps a <see cref="RunFolder"/> (encoders and classifiers).
+/// learner.
 /// </summary>
 public static class TrainedRuns
 {
@@ -25,7 +26,7 @@ public static class TrainedRuns
     /// Makes sure <paramref name="runFolder"/> holds a finished run of <paramref name="settings"/> on
     /// <paramref name="split"/>. <paramref name="train"/> gets "resume?" and returns whether the run completed.
     /// </summary>
-    public static StageTiming Ensure<TSettings>(string stage, TSettings settings, MembershipSplit split, string runFolder, Func<bool, bool> train, string rerun = "run the command again")
+    public static StageTiming Ensure(string stage, TrainingSettings settings, MembershipSplit split, string runFolder, Func<bool, bool> train, string rerun = "run the command again")
     {
         var folder = new RunFolder(runFolder);
         var same = SameRun(folder, settings, split);
@@ -50,14 +51,14 @@ public static class TrainedRuns
         return new StageTiming(stage, StepSeconds(folder.Path), cached, summary.TrainingSeconds);
     }
 
-    static bool SameRun<TSettings>(RunFolder folder, TSettings settings, MembershipSplit split)
+    static bool SameRun(RunFolder folder, TrainingSettings settings, MembershipSplit split)
     {
         var settingsPath = folder.File(RunFolder.SettingsFile);
         var splitPath = folder.File(RunFolder.SplitFile);
         if (!File.Exists(settingsPath) || !File.Exists(splitPath)) return false;
         try
         {
-            var saved = LetheJson.ReadFile<TSettings>(settingsPath, "run settings");
+            var saved = TrainingRun.ReadSettings(folder.Path);
             var savedSplit = LetheJson.ReadFile<MembershipSplit>(splitPath, "split");
             return LetheJson.Serialize(saved) == LetheJson.Serialize(settings) && LetheJson.Serialize(savedSplit) == LetheJson.Serialize(split);
         }

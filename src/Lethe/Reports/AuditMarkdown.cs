@@ -45,10 +45,7 @@ public static class AuditMarkdown
         var supervised = forget ? output.ForgetSupervised : output.RetainSupervised;
         yield return ("EncoderMI threshold", encoderMi.Threshold);
         yield return ("EncoderMI vector", encoderMi.Vector);
-        yield return ("confidence threshold", supervised.Confidence);
-        yield return ("entropy threshold", supervised.Entropy);
-        yield return ("loss threshold", supervised.Loss);
-        yield return ("model-based (top-k)", supervised.Model);
+        foreach (var attack in SupervisedMembershipAttack.Named(supervised)) yield return attack;
     }
 
     public static MarkdownTable DiagnosticsTable(EncoderAuditReport report)
@@ -72,7 +69,7 @@ public static class AuditMarkdown
         var table = new MarkdownTable("scored", "attack", "AUC", "accuracy", "precision", "recall", "TPR at 1% FPR", "TPR at 0.1% FPR");
         foreach (var (scored, result) in new[] { ("forget", report.ForgetAttacks), ("retain", report.RetainAttacks) })
         {
-            foreach (var (attack, m) in new[] { ("confidence threshold", result.Confidence), ("entropy threshold", result.Entropy), ("loss threshold", result.Loss), ("model-based (top-k)", result.Model) })
+            foreach (var (attack, m) in SupervisedMembershipAttack.Named(result))
                 table.Add(scored, attack, Number(m.Auc), Percent(m.Accuracy), Percent(m.Precision), Percent(m.Recall), Percent(m.TprAt1PercentFpr), Percent(m.TprAt01PercentFpr));
         }
         text.Append("## Membership inference\n\n").Append(table).Append('\n');

@@ -27,7 +27,7 @@ public static class DemoReport
     static string Title(DemoResult r) =>
         $"Lethe demo: forgetting {r.Forget} of {r.Members} members of a {MethodName(r.Recipe.Method)} encoder on {r.Dataset}";
 
-    static string MethodName(string method) => method switch { "moco" => "MoCo", "simclr" => "SimCLR", "byol" => "BYOL", _ => method };
+    static string MethodName(string method) => Training.TrainingMethods.DisplayName(method);
 
     /// <summary>The report as Markdown; <paramref name="image"/> turns a figure's name into its link.</summary>
     public static string Render(DemoResult r, Func<string, string> image, IReadOnlyList<(string Name, string Caption, byte[] Png)> figures)

@@ -1,6 +1,7 @@
 using System.Text;
 using Lethe.Experiments;
 using Lethe.Storage;
+using Lethe.Training;
 
 namespace Lethe.Reports;
 
@@ -79,22 +80,21 @@ public static class ReproduceReport
     public static IReadOnlyList<(string Name, string Caption, byte[] Png)> Figures(ReproduceResult r)
     {
         var figures = new List<(string, string, byte[])>();
-        var seed = r.Settings.FirstSeed;
-        var main = $"seed-{seed}/{r.Settings.MainDataset}";
-        Measurement? Cell(string key) => r.Cells.TryGetValue(key, out var m) ? m : null;
+        var s = r.Settings;
+        var seed = s.FirstSeed;
+        Measurement? Cell(string model, double fraction, string scenario) =>
+            r.Cells.TryGetValue(new CellKey(seed, s.MainDataset, model, fraction, scenario), out var m) ? m : null;
 
         if (r.Tables.Any(t => t.Id == "table-ii"))
         {
-            var prefix = $"{main}/{r.Settings.MainMethod}/{ReproducePipeline.ForgetFolder(0.2)}/";
             var curves = new[] { ("before", "original"), ("after unlearning", "memgp"), ("retrained", "retrained") }
-                .Select(c => (c.Item1, Cell(prefix + c.Item2))).Where(c => c.Item2 is not null)
+                .Select(c => (c.Item1, Cell(s.MainMethod, Scenarios.BaseFraction, c.Item2))).Where(c => c.Item2 is not null)
                 .Select(c => ($"{c.Item1} (AUC {MarkdownTable.Number(c.Item2!.Forget.Auc)})", c.Item2!.Forget.Roc)).ToList();
-            figures.Add(("table-ii-roc", $"ROC of the EncoderMI threshold attack on the forget set, {r.Settings.MainDataset}, seed {seed}.", Plots.Roc("forget set vs non-members", curves)));
+            figures.Add(("table-ii-roc", $"ROC of the EncoderMI threshold attack on the forget set, {s.MainDataset}, seed {seed}.", Plots.Roc("forget set vs non-members", curves)));
         }
-        if (r.Tables.FirstOrDefault(t => t.Id == "table-vi") is not null)
+        if (r.Tables.Any(t => t.Id == "table-vi"))
         {
-            var prefix = $"{main}/{r.Settings.MainMethod}/";
-            var points = r.Settings.ForgetFractions.Select(f => (f, Before: Cell($"{prefix}{ReproducePipeline.ForgetFolder(f)}/original"), After: Cell($"{prefix}{ReproducePipeline.ForgetFolder(f)}/memgp")))
+            var points = s.ForgetFractions.Select(f => (f, Before: Cell(s.MainMethod, f, "original"), After: Cell(s.MainMethod, f, "memgp")))
                 .Where(p => p.Before is not null && p.After is not null).ToList();
             var shares = points.Select(p => p.f * 100).ToArray();
             var accuracy = Plots.Scatter("kNN accuracy", "forgotten share of the members (%)", "accuracy",
@@ -103,16 +103,16 @@ public static class ReproduceReport
                 [new Series("before", shares, [.. points.Select(p => p.Before!.Forget.Auc)]), new Series("after MemGP", shares, [.. points.Select(p => p.After!.Forget.Auc)])], markerSize: 9);
             figures.Add(("table-vi-sizes", $"Accuracy and forget-set AUC against the forgotten share, seed {seed}.", Plots.Grid([accuracy, auc], 2)));
         }
-        foreach (var (id, model, utility) in new[] { ("methods-encoder", r.Settings.MainMethod, "kNN accuracy"), ("methods-classifier", "classifier", "test accuracy") })
+        foreach (var (id, model, utility) in new[] { ("methods-encoder", s.MainMethod, "kNN accuracy"), ("methods-classifier", ReproduceSettings.ClassifierModel, "test accuracy") })
         {
             if (!r.Tables.Any(t => t.Id == id)) continue;
-            var prefix = $"{r.Settings.MainDataset}/{model}/{ReproducePipeline.ForgetFolder(0.2)}/";
-            var series = r.Cells.Where(c => c.Key.Contains("/" + prefix, StringComparison.Ordinal) && !c.Key.Contains("gp-n", StringComparison.Ordinal) && !c.Key.EndsWith("memgp-l0", StringComparison.Ordinal))
-                .GroupBy(c => c.Key[(c.Key.LastIndexOf('/') + 1)..])
+            // Every seed's cell of each scenario at the base share, ablation variants left out.
+            var series = r.Cells.Where(c => c.Key.Dataset == s.MainDataset && c.Key.Model == model && c.Key.Fraction == Scenarios.BaseFraction && c.Key.Variant is null)
+                .GroupBy(c => c.Key.Scenario)
                 .Select(g => new Series(g.Key, [.. g.Select(c => c.Value.Forget.Auc)], [.. g.Select(c => c.Value.Utility)]))
                 .ToList();
             figures.Add(($"{id}-tradeoff", $"Forget-set AUC (0.5 is chance) against {utility}, every method and seed; the retrained model is the target.",
-                Plots.Scatter($"{model}: forgetting vs utility", "forget-set MIA AUC", utility, series, markerSize: 9)));
+                Plots.Scatter($"{TrainingMethods.DisplayName(model)}: forgetting vs utility", "forget-set MIA AUC", utility, series, markerSize: 9)));
         }
         return figures;
     }

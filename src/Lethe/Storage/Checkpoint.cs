@@ -186,6 +186,13 @@ public static class Checkpoint
 
     static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
+    /// <summary>The SHA-256 (hex) of a whole file, e.g. a checkpoint a forget request produced.</summary>
+    public static string FileSha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
     static byte[] Serialize(Action<BinaryWriter> write)
     {
         using var memory = new MemoryStream();

@@ -1,3 +1,5 @@
+using Lethe.Contrastive;
+using Lethe.Models;
 using static TorchSharp.torch;
 
 namespace Lethe.Unlearning;
@@ -10,17 +12,17 @@ namespace Lethe.Unlearning;
 /// </summary>
 public sealed class AlignmentCalibrationUnlearning : UnlearningMethod
 {
-    public AlignmentCalibrationUnlearning(UnlearningTarget target, UnlearningSettings settings) : base(target, settings)
-    {
-        if (target is not ContrastiveTarget) throw new LetheException("alignment calibration works on contrastive encoders, not classifiers");
-    }
+    readonly ContrastiveLearner encoder;
+
+    public AlignmentCalibrationUnlearning(Learner learner, UnlearningSettings settings) : base(learner, settings) =>
+        encoder = learner as ContrastiveLearner ?? throw new LetheException("alignment calibration works on contrastive encoders, not classifiers");
 
     public override bool NeedsRetain => true;
 
     public override (Tensor Loss, UnlearningTerms Terms) Loss(UnlearningBatch batch, Generator generator)
     {
-        var retain = Target.TrainLoss(batch.Retain!, batch.RetainLabels!, generator);
-        var alignment = Target.Alignment(batch.Forget, generator)!;
+        var retain = Learner.TrainingLoss(batch.Retain!, batch.RetainLabels!, generator).Loss;
+        var alignment = encoder.Alignment(batch.Forget, generator);
         var loss = retain + Settings.AlignmentWeight * alignment;
         return (loss, new UnlearningTerms(Value(loss), Value(retain), 0, 0, Value(alignment)));
     }

@@ -1,3 +1,4 @@
+using Lethe.Models;
 using static TorchSharp.torch;
 
 namespace Lethe.Unlearning;
@@ -6,7 +7,7 @@ namespace Lethe.Unlearning;
 /// Fine-tuning on the retained members (a baseline): the model's own training loss on retain batches, hoping that
 /// what only the forget set taught fades. An epoch is a pass over the retained members.
 /// </summary>
-public sealed class FineTuneUnlearning(UnlearningTarget target, UnlearningSettings settings) : UnlearningMethod(target, settings)
+public sealed class FineTuneUnlearning(Learner learner, UnlearningSettings settings) : UnlearningMethod(learner, settings)
 {
     public override bool DrivenByRetain => true;
 
@@ -14,7 +15,7 @@ public sealed class FineTuneUnlearning(UnlearningTarget target, UnlearningSettin
 
     public override (Tensor Loss, UnlearningTerms Terms) Loss(UnlearningBatch batch, Generator generator)
     {
-        var loss = Target.TrainLoss(batch.Retain!, batch.RetainLabels!, generator);
+        var loss = Learner.TrainingLoss(batch.Retain!, batch.RetainLabels!, generator).Loss;
         return (loss, new UnlearningTerms(Value(loss), Value(loss), 0, 0));
     }
 }

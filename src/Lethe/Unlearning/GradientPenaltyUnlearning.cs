@@ -1,3 +1,4 @@
+using Lethe.Models;
 using static TorchSharp.torch;
 
 namespace Lethe.Unlearning;
@@ -6,12 +7,12 @@ namespace Lethe.Unlearning;
 /// What the paper's two variants share: the model's own training loss on the forget batch (L_MEMtrain, which keeps the
 /// model from collapsing) and the output D that the penalty and the norm look at.
 /// </summary>
-public abstract class GradientPenaltyUnlearning(UnlearningTarget target, UnlearningSettings settings) : UnlearningMethod(target, settings)
+public abstract class GradientPenaltyUnlearning(Learner learner, UnlearningSettings settings) : UnlearningMethod(learner, settings)
 {
     public override bool UsesPenalty => Settings.Beta > 0;
 
     /// <summary>D: the model's output that is unlearned and audited.</summary>
-    protected Tensor Output(Tensor images) => Target.Output(images);
+    protected Tensor Output(Tensor images) => Learner.Output(images, Settings.Output);
 
     protected (Tensor Loss, UnlearningTerms Terms) Combine(Tensor? train, Tensor? penalty, Tensor? norm)
     {

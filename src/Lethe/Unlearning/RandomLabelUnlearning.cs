@@ -1,3 +1,4 @@
+using Lethe.Models;
 using static TorchSharp.torch;
 
 namespace Lethe.Unlearning;
@@ -5,15 +6,15 @@ namespace Lethe.Unlearning;
 /// <summary>Random labels (a classifier baseline): cross-entropy towards a wrong class, drawn afresh each step, for every forget sample.</summary>
 public sealed class RandomLabelUnlearning : UnlearningMethod
 {
-    public RandomLabelUnlearning(UnlearningTarget target, UnlearningSettings settings) : base(target, settings)
+    public RandomLabelUnlearning(Learner learner, UnlearningSettings settings) : base(learner, settings)
     {
-        if (target.Classes < 2) throw new LetheException("random labels needs a classifier: an encoder has no labels to randomise");
+        if (learner.Classes < 2) throw new LetheException("random labels needs a classifier: an encoder has no labels to randomise");
     }
 
     public override (Tensor Loss, UnlearningTerms Terms) Loss(UnlearningBatch batch, Generator generator)
     {
-        var wrong = WrongLabels(batch.ForgetLabels, Target.Classes, generator);
-        var loss = Target.TrainLoss(batch.Forget, wrong, generator);
+        var wrong = WrongLabels(batch.ForgetLabels, Learner.Classes, generator);
+        var loss = Learner.TrainingLoss(batch.Forget, wrong, generator).Loss;
         return (loss, new UnlearningTerms(Value(loss), Value(loss), 0, 0));
     }
 

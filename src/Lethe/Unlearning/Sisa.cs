@@ -1,7 +1,8 @@
 using Lethe.Data;
+using Lethe.Models;
 using Lethe.Runtime;
 using Lethe.Storage;
-using Lethe.Supervised;
+using Lethe.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,14 +17,14 @@ public sealed record SisaShards(int[][] Shards, int[] Deleted);
 /// without them, only the shards that held them: exact unlearning at a fraction of a full retrain. (SISA's slicing
 /// within shards, which saves further work with intermediate checkpoints, is not implemented.)
 /// </summary>
-public sealed class Sisa(ClassifierSettings recipe, Dataset data, MembershipSplit split, string folder, Device device)
+public sealed class Sisa(TrainingSettings recipe, Dataset data, MembershipSplit split, string folder, Device device)
 {
     public const string ShardsFile = "sisa.json";
 
     public string ShardFolder(int shard) => Path.Combine(folder, $"shard-{shard:D2}");
 
     /// <summary>Progress of shard training: the shard and its epoch's metrics.</summary>
-    public Action<int, ClassifierEpochMetrics>? OnShardEpoch { get; init; }
+    public Action<int, EpochMetrics>? OnShardEpoch { get; init; }
 
     /// <summary>Deals the members into <paramref name="shards"/> disjoint shards (seeded) and trains one classifier on each.</summary>
     public SisaShards Train(int shards, CancellationToken cancel = default)
@@ -61,21 +62,20 @@ public sealed class Sisa(ClassifierSettings recipe, Dataset data, MembershipSpli
     }
 
     /// <summary>The shards' classifiers, loaded from their final checkpoints.</summary>
-    public IReadOnlyList<Classifier> Load()
+    public IReadOnlyList<Learner> Load()
     {
         var state = LetheJson.ReadFile<SisaShards>(Path.Combine(folder, ShardsFile), "SISA shards");
         return [.. Enumerable.Range(0, state.Shards.Length).Select(s =>
         {
-            var model = new Classifier(recipe.Encoder, data.Train.Channels, data.Train.Height, data.Train.Width, data.Train.ClassCount);
-            model.to(device);
-            Checkpoint.Load(Path.Combine(ShardFolder(s), RunFolder.FinalCheckpoint), model, Classifier.Architecture(recipe.Encoder));
+            var model = TrainingRun.Build(recipe, data, device);
+            Checkpoint.Load(Path.Combine(ShardFolder(s), RunFolder.FinalCheckpoint), model, recipe.Architecture);
             model.eval();
             return model;
         })];
     }
 
     /// <summary>The ensemble's class probabilities: the mean of the shards' softmax outputs.</summary>
-    public static Tensor Predict(IReadOnlyList<Classifier> shards, Tensor images)
+    public static Tensor Predict(IReadOnlyList<Learner> shards, Tensor images)
     {
         using var noGrad = no_grad();
         return stack(shards.Select(m => nn.functional.softmax(m.forward(images), 1)).ToArray(), 0).mean([0]);
@@ -85,7 +85,7 @@ public sealed class Sisa(ClassifierSettings recipe, Dataset data, MembershipSpli
     /// The ensemble's log-probabilities, averaged in double precision: audits need them, and a member's top probability
     /// would round to exactly 1 in float32. A valid input wherever logits are expected.
     /// </summary>
-    public static Tensor LogProbabilities(IReadOnlyList<Classifier> shards, Tensor images)
+    public static Tensor LogProbabilities(IReadOnlyList<Learner> shards, Tensor images)
     {
         using var noGrad = no_grad();
         // log(mean_s p_s) = logsumexp_s(log p_s) - log S: no -inf where a probability underflows.
@@ -97,7 +97,7 @@ public sealed class Sisa(ClassifierSettings recipe, Dataset data, MembershipSpli
     {
         // Each shard has its own seed, so shards are independent models, and a retrained shard starts afresh.
         var settings = recipe with { Seed = Seeds.Derive(recipe.Seed, $"sisa/shard/{shard}") };
-        var trainer = new ClassifierTrainer(settings, data, split, ShardFolder(shard), device, ids) { OnEpoch = m => OnShardEpoch?.Invoke(shard, m) };
+        var trainer = new Trainer(settings, data, split, ShardFolder(shard), device, ids) { OnEpoch = m => OnShardEpoch?.Invoke(shard, m) };
         var result = trainer.Run(resume: false, cancel);
         if (!result.Completed) throw new LetheException($"training of SISA shard {shard} was stopped at epoch {result.Epoch}");
     }

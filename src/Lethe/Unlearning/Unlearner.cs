@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Lethe.Contrastive;
 using Lethe.Data;
+using Lethe.Models;
 using Lethe.Runtime;
 using static TorchSharp.torch;
 
@@ -19,39 +19,29 @@ public sealed record UnlearningResult(IReadOnlyList<UnlearningEpoch> Epochs, str
 /// </summary>
 public sealed class Unlearner
 {
-    readonly UnlearningTarget target;
+    readonly Learner learner;
     readonly UnlearningSettings settings;
     readonly UnlearningMethod method;
     readonly Device device;
 
-    /// <summary>Unlearning a contrastive encoder, D being its head or backbone output as <paramref name="settings"/> say.</summary>
-    public Unlearner(ContrastiveModel model, UnlearningSettings settings, AugmentationSettings augmentation, Device device)
-        : this(new ContrastiveTarget(model, augmentation, settings.Output), settings, device)
-    {
-    }
-
-    public Unlearner(UnlearningTarget target, UnlearningSettings settings, Device device)
+    /// <summary>Unlearning <paramref name="learner"/> in place with the method <paramref name="settings"/> name; D is its head or backbone output as they say.</summary>
+    public Unlearner(Learner learner, UnlearningSettings settings, Device device)
     {
         settings.Validate();
-        this.target = target;
+        this.learner = learner;
         this.settings = settings;
         this.device = device;
-        method = Create(target, settings);
+        method = UnlearningMethods.Get(settings.Method).Create(learner, settings);
     }
 
-    public static UnlearningMethod Create(UnlearningTarget target, UnlearningSettings settings) => settings.Method switch
-    {
-        "memgp" => new MemGpUnlearning(target, settings),
-        "gp" => new FullGradientPenaltyUnlearning(target, settings),
-        "finetune" => new FineTuneUnlearning(target, settings),
-        "neggrad" => new NegGradUnlearning(target, settings),
-        "neggrad+" => new NegGradPlusUnlearning(target, settings),
-        "random-labels" => new RandomLabelUnlearning(target, settings),
-        "alignment" => new AlignmentCalibrationUnlearning(target, settings),
-        _ => throw new LetheException($"unknown unlearning method '{settings.Method}'"),
-    };
-
     public Action<UnlearningEpoch>? OnEpoch { get; init; }
+
+    /// <summary>
+    /// Unlearning continues a finished training run, so momentum encoders and EMA targets follow the online network with
+    /// the training schedule as it ended: MoCo's key encoder keeps its constant momentum, and BYOL's target, whose tau
+    /// reaches 1 at the end of training, stays frozen (docs/gradient-penalty.md says why).
+    /// </summary>
+    const double AfterTraining = 1.0;
 
     /// <summary>
     /// Unlearns <paramref name="forgetIds"/> of <paramref name="images"/>. The full variant mixes in
@@ -65,17 +55,16 @@ public sealed class Unlearner
             throw new LetheException("the full variant (gp) needs non-member data; give the split's shadow non-members");
         if (method.NeedsRetain && (retainIds is null || retainIds.Count < 2))
             throw new LetheException($"{settings.Method} trains on the retained members; give at least 2");
-        var optimizer = optim.Adam(target.Parameters, lr: settings.LearningRate);
+        var optimizer = optim.Adam(learner.TrainableParameters(), lr: settings.LearningRate);
         var epochs = new List<UnlearningEpoch>();
         var watch = Stopwatch.StartNew();
         var stop = "all epochs done";
         var diverged = false;
-        var module = target.Module;
-        module.train();
+        learner.train();
         for (var epoch = 0; epoch < settings.Epochs && !cancel.IsCancellationRequested; epoch++)
         {
             var epochWatch = Stopwatch.StartNew();
-            var lastGood = Snapshot(module);
+            var lastGood = Snapshot(learner);
             int[]? Shuffled(IReadOnlyList<int>? ids, string purpose)
             {
                 if (ids is null) return null;
@@ -106,14 +95,14 @@ public sealed class Unlearner
                 var (loss, terms) = method.Loss(batch, generator);
                 if (!double.IsFinite(terms.Total))
                 {
-                    Restore(module, lastGood);
+                    Restore(learner, lastGood);
                     diverged = true;
                     stop = $"the loss became {terms.Total} at epoch {epoch + 1}; the weights of the start of that epoch were restored";
                     break;
                 }
                 loss.backward();
                 optimizer.step();
-                target.AfterStep();
+                learner.AfterStep(AfterTraining);
                 sums[0] += terms.Total;
                 sums[1] += terms.Train;
                 sums[2] += terms.Penalty;

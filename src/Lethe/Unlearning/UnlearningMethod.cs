@@ -1,3 +1,4 @@
+using Lethe.Models;
 using static TorchSharp.torch;
 
 namespace Lethe.Unlearning;
@@ -10,11 +11,11 @@ public sealed record UnlearningBatch(Tensor Forget, Tensor ForgetLabels, Tensor?
 
 /// <summary>
 /// An unlearning method: the loss of one step. The <see cref="Unlearner"/> runs the loop (order, batches, optimizer,
-/// stopping, divergence); each method is one file on this base.
+/// stopping, divergence); each method is one file on this base and one line in <see cref="UnlearningMethods"/>.
 /// </summary>
-public abstract class UnlearningMethod(UnlearningTarget target, UnlearningSettings settings)
+public abstract class UnlearningMethod(Learner learner, UnlearningSettings settings)
 {
-    protected UnlearningTarget Target { get; } = target;
+    protected Learner Learner { get; } = learner;
 
     protected UnlearningSettings Settings { get; } = settings;
 

@@ -7,13 +7,9 @@ namespace Lethe.Unlearning;
 /// </summary>
 public sealed record UnlearningSettings
 {
-    /// <summary>The paper's variants and the baselines, by name (see <see cref="Methods"/>).</summary>
-    public static IReadOnlyList<string> Methods { get; } = ["memgp", "gp", "finetune", "neggrad", "neggrad+", "random-labels", "alignment"];
-
     /// <summary>
-    /// memgp (the optimized variant, eq. 3), gp (the full variant with non-member interpolates, eq. 2), or a baseline:
-    /// finetune (on the retained members), neggrad (ascent on the forget set), neggrad+ (descent on retain, ascent on
-    /// forget), random-labels (classifiers), alignment (Alignment Calibration, encoders).
+    /// A registered method (<see cref="UnlearningMethods"/>): memgp (the optimized variant, eq. 3), gp (the full variant,
+    /// eq. 2), or a baseline.
     /// </summary>
     public string Method { get; init; } = "memgp";
 
@@ -50,7 +46,7 @@ public sealed record UnlearningSettings
 
     public void Validate()
     {
-        if (!Methods.Contains(Method)) throw new LetheException($"unknown unlearning method '{Method}': use {string.Join(", ", Methods)}");
+        UnlearningMethods.Get(Method);
         if (Output is not ("head" or "backbone")) throw new LetheException($"unknown output '{Output}': use head or backbone");
         if (Alpha < 0 || Beta < 0 || Gamma < 0 || AscentWeight < 0 || AlignmentWeight < 0) throw new LetheException("loss weights cannot be negative");
         if (Method is "memgp" or "gp" && Alpha == 0 && Beta == 0 && Gamma == 0) throw new LetheException("every loss term is switched off: nothing to train");

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Lethe.Unlearning;
+namespace Lethe.Losses;
 
 /// <summary>
 /// The paper's gradient penalty (its eq. 1, after WGAN-GP): mean over samples of (||d sum(D(x)) / dx||_2 - 1)^2,

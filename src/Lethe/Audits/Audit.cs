@@ -1,0 +1,52 @@
+using Lethe.Contrastive;
+using Lethe.Data;
+using Lethe.Models;
+using static TorchSharp.torch;
+
+namespace Lethe.Audits;
+
+/// <summary>What every audit report gives, whatever the model kind: the attacks on the forget and retained members, and utility.</summary>
+public interface IAuditReport
+{
+    string Model { get; }
+
+    string Attacker { get; }
+
+    int Forget { get; }
+
+    int Retain { get; }
+
+    int NonMembers { get; }
+
+    double Seconds { get; }
+
+    /// <summary>
+    /// The attack the tables lead with: EncoderMI's threshold attack on an encoder's head, the confidence threshold attack
+    /// on a classifier; on the forget set (or the retained members) against the non-members.
+    /// </summary>
+    AttackMetrics Headline(bool forget);
+
+    /// <summary>Every attack on every output, on the forget set (or the retained members) against the non-members.</summary>
+    IEnumerable<(string Output, string Attack, AttackMetrics Metrics)> Attacks(bool forget);
+
+    /// <summary>Utility figures: kNN and linear-probe accuracy for an encoder, test accuracy for a classifier.</summary>
+    IReadOnlyList<(string Measure, double Value)> Utility { get; }
+
+    /// <summary>The report as Markdown (audit.md).</summary>
+    string Markdown();
+}
+
+/// <summary>The audit of any learner: <see cref="EncoderAudit"/> for encoders, <see cref="ClassifierAudit"/> for classifiers.</summary>
+public static class Audit
+{
+    /// <summary>
+    /// Audits <paramref name="model"/> on <paramref name="split"/>'s forget, retained and non-member groups; the attacks are
+    /// fitted on a calibration part of the target's data, or on <paramref name="shadow"/>'s shadow members and non-members.
+    /// </summary>
+    public static IAuditReport Run(
+        string name, Learner model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Learner? shadow = null, Action<string>? onStage = null) => model switch
+        {
+            ContrastiveLearner encoder => EncoderAudit.Run(name, encoder, data, split, encoder.Recipe, settings, device, shadow as ContrastiveLearner, onStage).Report,
+            _ => ClassifierAudit.Run(name, model, data, split, settings, device, shadow),
+        };
+}

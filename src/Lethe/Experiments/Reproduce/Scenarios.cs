@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using Lethe.Audits;
+using Lethe.Data;
+using Lethe.Training;
+using Lethe.Unlearning;
+using static TorchSharp.torch;
+
+namespace Lethe.Experiments;
+
+/// <summary>
+/// The models every table is made of, for any learner (an encoder method or the classifier): the original model, the
+/// model unlearned by a method, the model retrained from scratch without the forget set, and SISA before and after a
+/// deletion. Each is one cached cell (<see cref="CellCache"/>); the training runs they need are cached and resumed in
+/// runs/ (<see cref="TrainedRuns"/>).
+/// </summary>
+public sealed class Scenarios(ReproduceSettings settings, string folder, Device device, CellCache cache, ReproduceHooks hooks, CancellationToken cancel)
+{
+    public const string RunsFolder = "runs";
+
+    /// <summary>The forget share of every table but VI: the paper's 20%.</summary>
+    public const double BaseFraction = 0.2;
+
+    readonly Dictionary<string, Dataset> datasets = [];
+
+    /// <summary>One cell per seed of the settings.</summary>
+    public Measurement[] Seeds(Func<long, Measurement> cell) => [.. settings.SeedValues.Select(cell)];
+
+    public Measurement Original(string model, string dataset, long seed, double fraction = BaseFraction)
+    {
+        var (recipe, audit) = (settings.Recipe(model, dataset, seed), settings.Audit(seed));
+        return Cell(new CellKey(seed, dataset, model, fraction, "original"), new { recipe, audit, fraction }, () =>
+        {
+            var (run, split) = Trained(recipe, "pretrain", fraction);
+            using var learner = run.LoadModel(device);
+            return Audited("original", learner, run.Data, split, audit, null);
+        });
+    }
+
+    /// <summary>The model unlearned with <paramref name="unlearning"/>; <paramref name="variant"/> names an ablation of the method's defaults.</summary>
+    public Measurement Unlearned(string model, string dataset, long seed, UnlearningSettings unlearning, double fraction = BaseFraction, string? variant = null)
+    {
+        var (recipe, audit) = (settings.Recipe(model, dataset, seed), settings.Audit(seed));
+        var key = new CellKey(seed, dataset, model, fraction, unlearning.Method, variant);
+        return Cell(key, new { recipe, audit, fraction, unlearning }, () =>
+        {
+            var (run, split) = Trained(recipe, "pretrain", fraction);
+            hooks.OnStage?.Invoke($"unlearn {TrainingMethods.DisplayName(model)} on {dataset} with {key.Label} (forget {split.Forget.Length}, seed {seed})");
+            var (learner, request) = ForgetRequest.Fulfil(run, split, unlearning, Path.Combine(RunPath(recipe, "unlearn"), key.Path), device, hooks.OnUnlearningEpoch, cancel);
+            using (learner)
+            {
+                StopIfAsked("unlearning");
+                var result = request.Result;
+                var note = result.Diverged ? "diverged" : result.Epochs.Count < unlearning.Epochs ? $"stopped after {result.Epochs.Count} epochs" : null;
+                return Audited(key.Label, learner, run.Data, split, audit, result.Seconds, note);
+            }
+        });
+    }
+
+    public Measurement Retrained(string model, string dataset, long seed)
+    {
+        var (recipe, audit) = (settings.Recipe(model, dataset, seed), settings.Audit(seed));
+        return Cell(new CellKey(seed, dataset, model, BaseFraction, "retrained"), new { recipe, audit }, () =>
+        {
+            var (run, split) = Trained(recipe with { TrainOn = "retain" }, "retrain", BaseFraction);
+            using var learner = run.LoadModel(device);
+            return Audited("retrained", learner, run.Data, split, audit, TrainedRuns.StepSeconds(run.Folder));
+        });
+    }
+
+    /// <summary>SISA before and after deleting the forget set. Both cells are measured together: deletion changes the shards in place.</summary>
+    public (Measurement Before, Measurement After) Sisa(string dataset, long seed)
+    {
+        var recipe = SisaRecipe(settings.Recipe(ReproduceSettings.ClassifierModel, dataset, seed));
+        var audit = settings.Audit(seed);
+        var signature = new { recipe, audit, shards = settings.SisaShards };
+        var beforeKey = new CellKey(seed, dataset, ReproduceSettings.ClassifierModel, BaseFraction, "sisa-before");
+        var afterKey = new CellKey(seed, dataset, ReproduceSettings.ClassifierModel, BaseFraction, "sisa");
+        if (cache.Cached(beforeKey, signature, count: false) is { } b && cache.Cached(afterKey, signature, count: false) is { } a)
+        {
+            cache.CountReused(2);
+            return (b, a);
+        }
+        StopIfAsked("the experiments");
+        var watch = Stopwatch.StartNew();
+
+        var data = Data(dataset);
+        var split = BaseSplit(recipe, data);
+        var sisaFolder = RunPath(recipe, "sisa");
+        if (Directory.Exists(sisaFolder)) Directory.Delete(sisaFolder, recursive: true); // a stopped SISA run starts afresh
+        var sisa = new Sisa(recipe, data, split, sisaFolder, device) { OnShardEpoch = hooks.OnShardEpoch };
+        hooks.OnStage?.Invoke($"SISA: train {settings.SisaShards} shards of the classifier on {dataset} (seed {seed})");
+        Stoppable("SISA training", () => sisa.Train(settings.SisaShards, cancel));
+        var trained = Enumerable.Range(0, settings.SisaShards).Sum(s => TrainedRuns.StepSeconds(sisa.ShardFolder(s)));
+        var before = AuditSisa("sisa-before", sisa, data, split, audit, trained);
+        var beforeSeconds = watch.Elapsed.TotalSeconds;
+        hooks.OnStage?.Invoke($"SISA: delete {split.Forget.Length} members");
+        var affected = Stoppable("SISA deletion", () => sisa.Delete(split.Forget, cancel));
+        var seconds = affected.Sum(s => TrainedRuns.StepSeconds(sisa.ShardFolder(s)));
+        var after = AuditSisa("sisa", sisa, data, split, audit, seconds, $"retrained {affected.Count} of {settings.SisaShards} shards");
+        cache.Store(beforeKey, signature, before, beforeSeconds);
+        cache.Store(afterKey, signature, after, watch.Elapsed.TotalSeconds - beforeSeconds);
+        return (before.Measurement, after.Measurement);
+    }
+
+    /// <summary>How many members a forget share of <paramref name="model"/>'s split forgets (table VI's first column).</summary>
+    public int ForgetCount(string model, string dataset, double fraction) =>
+        SplitFor(BaseSplit(settings.Recipe(model, dataset, settings.FirstSeed), Data(dataset)), fraction).Forget.Length;
+
+    /// <summary>
+    /// The classifier recipe per shard. A shard holds members/shards samples and loses about a fifth of them on deletion;
+    /// the batch is capped at half a shard so that what is left still fills a batch (the small scale's 64 members per
+    /// shard would otherwise drop to about 51, under its batch of 64).
+    /// </summary>
+    TrainingSettings SisaRecipe(TrainingSettings recipe) =>
+        recipe with { BatchSize = Math.Max(1, Math.Min(recipe.BatchSize, recipe.Members / settings.SisaShards / 2)) };
+
+    (Measurement Measurement, object Report) AuditSisa(string name, Sisa sisa, Dataset data, MembershipSplit split, AuditSettings audit, double seconds, string? note = null)
+    {
+        hooks.OnStage?.Invoke($"audit {name}");
+        var shards = sisa.Load();
+        try
+        {
+            var report = ClassifierAudit.Run(name, images => Unlearning.Sisa.LogProbabilities(shards, images), data, split, audit, device);
+            return (Measurement.Of(report, seconds, note), report);
+        }
+        finally
+        {
+            foreach (var shard in shards) shard.Dispose();
+        }
+    }
+
+    (Measurement Measurement, object Report) Audited(string name, Models.Learner learner, Dataset data, MembershipSplit split, AuditSettings audit, double? seconds, string? note = null)
+    {
+        hooks.OnStage?.Invoke($"audit {name} ({split.Forget.Length} forgotten)");
+        var report = Audit.Run(name, learner, data, split, audit, device);
+        return (Measurement.Of(report, seconds, note), report);
+    }
+
+    Measurement Cell(CellKey key, object determinants, Func<(Measurement Measurement, object Report)> compute) =>
+        cache.Get(key, determinants, compute, () => StopIfAsked("the experiments"));
+
+    /// <summary>Makes sure the run (pretrain on the members or retrain on the retained ones) has finished; returns it and its split at <paramref name="fraction"/>.</summary>
+    (TrainingRun Run, MembershipSplit Split) Trained(TrainingSettings recipe, string kind, double fraction)
+    {
+        recipe.Validate();
+        var data = Data(recipe.Dataset);
+        var split = BaseSplit(recipe, data);
+        var path = RunPath(recipe, kind);
+        var stage = $"{kind} {TrainingMethods.DisplayName(recipe.Method)}";
+        TrainedRuns.Ensure(stage, recipe, split, path, resume =>
+        {
+            hooks.OnStage?.Invoke($"{stage} on {recipe.Dataset} (seed {recipe.Seed})");
+            return hooks.Train(recipe, data, split, path, resume, cancel);
+        }, "run reproduce again");
+        return (TrainingRun.Open(path, data: data), SplitFor(split, fraction));
+    }
+
+    string RunPath(TrainingSettings recipe, string kind) => Path.Combine(folder, RunsFolder, $"seed-{recipe.Seed}", recipe.Dataset, recipe.Method, kind);
+
+    Dataset Data(string name)
+    {
+        if (!datasets.TryGetValue(name, out var data)) datasets[name] = data = hooks.LoadData(name);
+        return data;
+    }
+
+    /// <summary>The split every training run uses: the recipe's sizes, the paper's 20% forget set.</summary>
+    static MembershipSplit BaseSplit(TrainingSettings recipe, Dataset data) =>
+        MembershipSplit.Create(recipe.Split with { ForgetFraction = BaseFraction }, data.Name, data.Train.Count, data.Test.Count);
+
+    /// <summary>The same members with another forget share (the forget order is seeded, so larger sets contain smaller ones).</summary>
+    static MembershipSplit SplitFor(MembershipSplit split, double fraction) => fraction == BaseFraction
+        ? split
+        : MembershipSplit.Create(split.Settings with { ForgetFraction = fraction }, split.Dataset, split.TrainCount, split.TestCount);
+
+    /// <summary>SISA reports a stopped shard as an error; here it is a stop like any other.</summary>
+    T Stoppable<T>(string stage, Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (LetheException) when (cancel.IsCancellationRequested)
+        {
+            throw new ExperimentStoppedException($"stopped during {stage}; run reproduce again (SISA starts afresh, finished experiments are kept)");
+        }
+    }
+
+    void StopIfAsked(string stage)
+    {
+        if (cancel.IsCancellationRequested) throw new ExperimentStoppedException($"stopped during {stage}; run reproduce again to continue (finished experiments are kept)");
+    }
+}

@@ -1,0 +1,63 @@
+using Lethe.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Lethe.Models;
+
+/// <summary>
+/// A model being trained, unlearned or audited, whatever its kind: a contrastive encoder (SimCLR, MoCo, BYOL) or a
+/// supervised classifier. Training, unlearning and the audits all work through this one abstraction: its training loss
+/// on a batch (the paper's L_MEMtrain), the output D that unlearning and the attacks look at, its backbone features
+/// for kNN and the linear probe, the parameters the optimizer trains, and what follows an optimizer step.
+/// </summary>
+public abstract class Learner : Module<Tensor, Tensor>
+{
+    protected Learner(string name, TrainingSettings recipe, int channels, int height, int width) : base(name)
+    {
+        Recipe = recipe;
+        backbone = Backbones.Create(recipe.Encoder, channels, height, width);
+    }
+
+#pragma warning disable IDE1006 // TorchSharp names submodules after their fields; the names are the checkpoints' keys.
+    protected readonly Module<Tensor, Tensor> backbone;
+#pragma warning restore IDE1006
+
+    /// <summary>The settings the learner was built from (its method, encoder and, for encoders, its loss settings).</summary>
+    public TrainingSettings Recipe { get; }
+
+    /// <summary>The registered name: simclr, moco, byol or classifier.</summary>
+    public string Method => Recipe.Method;
+
+    /// <summary>The architecture name written into checkpoints, e.g. moco/small-cnn.</summary>
+    public string Architecture => Recipe.Architecture;
+
+    public Module<Tensor, Tensor> Backbone => backbone;
+
+    /// <summary>Classes a classifier predicts; 0 for an encoder, which has no labels.</summary>
+    public virtual int Classes => 0;
+
+    /// <summary>Backbone features of images: what kNN and the linear probe read.</summary>
+    public Tensor Features(Tensor images) => backbone.forward(images);
+
+    /// <summary>
+    /// D, the output unlearned and audited: <c>head</c> (an encoder's projection-head output, a classifier's logits) or
+    /// <c>backbone</c> (the backbone features).
+    /// </summary>
+    public abstract Tensor Output(Tensor images, string output = "head");
+
+    public override Tensor forward(Tensor images) => Output(images);
+
+    /// <summary>
+    /// The model's own training loss on a batch (L_MEMtrain): the method's contrastive loss of two augmented views, or
+    /// cross-entropy with the labels. <c>Logits</c> is a classifier's prediction (for the training accuracy), else null.
+    /// </summary>
+    public abstract (Tensor Loss, Tensor? Logits) TrainingLoss(Tensor images, Tensor labels, Generator generator);
+
+    /// <summary>The parameters the optimizer trains (not a momentum or EMA copy).</summary>
+    public virtual IEnumerable<Parameter> TrainableParameters() => parameters();
+
+    /// <summary>Called after each optimizer step; <paramref name="progress"/> runs from 0 to 1 over a training run.</summary>
+    public virtual void AfterStep(double progress) { }
+}
