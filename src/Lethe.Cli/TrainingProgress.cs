@@ -46,7 +46,7 @@ public static class TrainingProgress
                     {
                         task.Value = m.Epoch;
                         if (!m.Evaluated) return;
-                        lastEval = $"| {Utility(m)} AUC {m.Membership!.HeadSimilarityAuc ?? m.Membership.HeadConfidenceAuc:F2}";
+                        lastEval = $"| {Utility(m)} AUC {m.Membership!.HeadSimilarityAuc ?? m.Membership.ConfidenceAuc:F2}";
                         console.MarkupLine(Markup.Escape(prefix + Describe(m, settings.Epochs)));
                     },
                 };

@@ -190,5 +190,6 @@ public class AuditTests
         var markdown = Lethe.Reports.AuditMarkdown.Render(report);
         foreach (var section in new[] { "## Forget set vs non-members", "## Retained members vs non-members", "## Per-sample diagnostics", "## Utility", "EncoderMI vector", "loss threshold" })
             Assert.Contains(section, markdown);
+        foreach (var attack in MembershipAttacks.All) Assert.Contains($"| head | {attack.DisplayName} |", markdown);
     }
 }

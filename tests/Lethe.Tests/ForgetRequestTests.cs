@@ -54,15 +54,27 @@ public class ForgetRequestTests
         var (lone, _, loneError) = Run("audit", "--checkpoint", dir.File("lone.ckpt"), "--data-dir", dir.Path);
         Assert.Equal(1, lone);
         Assert.Contains("give --run", loneError);
+        // An unlearning.json of the two-stack layout: a one-line error, and --run still audits the checkpoint.
+        Directory.CreateDirectory(dir.File("old"));
+        File.Copy(dir.File("run/final.ckpt"), dir.File("old/unlearned.ckpt"));
+        File.WriteAllText(dir.File("old/unlearning.json"), """{ "settings": { "method": "memgp" }, "pretrainRun": "/x", "forget": 6 }""");
+        var (old, _, oldError) = Run("audit", "--checkpoint", dir.File("old/unlearned.ckpt"), "--data-dir", dir.Path);
+        Assert.Equal(1, old);
+        Assert.Contains("--run RUN", oldError);
+        Assert.Equal(0, Run("audit", "--run", dir.File("run"), "--checkpoint", dir.File("old/unlearned.ckpt"), "--data-dir", dir.Path, "--no-linear-probe").Code);
     }
 
     [Fact]
-    public void UnlearnHelpListsEveryRegisteredMethod()
+    public void HelpListsEveryRegisteredMethodAndAttack()
     {
         var (code, output, _) = Run("unlearn", "--help");
         Assert.Equal(0, code);
         var flat = string.Join(" ", output.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries));
         foreach (var method in UnlearningMethods.All) Assert.Contains($"{method.Name}: {method.Summary}", flat);
+        var (audit, auditOutput, _) = Run("audit", "--help");
+        Assert.Equal(0, audit);
+        var auditFlat = string.Join(" ", auditOutput.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries));
+        foreach (var attack in MembershipAttacks.All) Assert.Contains($"{attack.DisplayName}: {attack.Summary}", auditFlat);
         var (pretrain, pretrainOutput, _) = Run("pretrain", "--help");
         Assert.Equal(0, pretrain);
         foreach (var learner in TrainingMethods.Names) Assert.Contains(learner, pretrainOutput);
@@ -96,5 +108,6 @@ public class ForgetRequestTests
         File.WriteAllText(dir.File(ForgetRequest.FileName), JsonSerializer.Serialize(new { settings = new { method = "memgp" }, pretrainRun = "/x", forget = 3 }));
         var e = Assert.ThrowsAny<LetheException>(() => ForgetRequest.Find(dir.Path));
         Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("--run", e.Message);
     }
 }

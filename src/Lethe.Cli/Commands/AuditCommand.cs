@@ -30,7 +30,7 @@ public static class AuditCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the calibration split, views and attack classifiers", DefaultValueFactory = _ => 0 };
         var outFolder = new Option<string?>("--out", "-o") { Description = "Where to write audit.json and audit.md (default: CHECKPOINT's folder/audit)" };
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("audit", "Membership-inference audit (EncoderMI and supervised attacks), diagnostics and utility of an encoder or a classifier")
+        var command = new Command("audit", "Membership-inference audit, diagnostics and utility of an encoder or a classifier. Attacks: " + MembershipAttacks.Help())
         {
             run, checkpoint, forgetIds, shadow, views, calibration, noProbe, seed, outFolder, dataDir,
         };
@@ -83,11 +83,22 @@ public static class AuditCommand
         }
         if (!File.Exists(checkpoint)) throw new LetheException($"no checkpoint at {checkpoint}");
         var folder = Path.GetDirectoryName(Path.GetFullPath(checkpoint))!;
-        if (ForgetRequest.Find(folder) is { } request && Path.GetFileName(checkpoint) == request.Checkpoint)
+        ForgetRequest? request = null;
+        try
+        {
+            request = ForgetRequest.Find(folder);
+        }
+        catch (LetheException) when (runFolder is not null)
+        {
+            // An older unlearning.json: --run says which run the checkpoint belongs to.
+        }
+        if (request is not null && Path.GetFileName(checkpoint) == request.Checkpoint)
         {
             if (Checkpoint.FileSha256(checkpoint) != request.CheckpointSha256)
                 throw new LetheException($"{checkpoint} is not the checkpoint its {ForgetRequest.FileName} records (the SHA-256 differs): it was changed after unlearning");
             var parent = TrainingRun.Open(runFolder ?? request.ParentRun, dataDir);
+            if (File.Exists(parent.FinalCheckpoint) && Checkpoint.FileSha256(parent.FinalCheckpoint) != request.ParentCheckpointSha256)
+                throw new LetheException($"{parent.Folder} no longer holds the model {checkpoint} was unlearned from (its final.ckpt changed): its split may have changed too");
             return (parent, request.Apply(parent.Split), checkpoint);
         }
         var owner = runFolder ?? new[] { folder, Path.GetDirectoryName(folder) }.FirstOrDefault(f => f is not null && File.Exists(Path.Combine(f, RunFolder.SettingsFile)))

@@ -129,12 +129,12 @@ public static class TrainCommand
             if (m.HeadSimilarityAuc is { } head)
             {
                 table.AddRow("membership AUC, view similarity: head / backbone", $"{head:F3} / {m.BackboneSimilarityAuc:F3}");
-                table.AddRow("membership AUC, top-1 confidence: head / backbone", $"{m.HeadConfidenceAuc:F3} / {m.BackboneConfidenceAuc:F3}");
+                table.AddRow("membership AUC, top-1 confidence: head / backbone", $"{m.ConfidenceAuc:F3} / {m.BackboneConfidenceAuc:F3}");
                 table.AddRow("view similarity (head): members / non-members", $"{m.MemberScore:F3} / {m.NonMemberScore:F3}");
             }
             else
             {
-                table.AddRow("membership AUC, confidence / loss", $"{m.HeadConfidenceAuc:F3} / {m.LossAuc:F3}");
+                table.AddRow("membership AUC, confidence / loss", $"{m.ConfidenceAuc:F3} / {m.LossAuc:F3}");
                 table.AddRow("top-1 probability: members / non-members", $"{m.MemberScore:F3} / {m.NonMemberScore:F3}");
             }
             table.AddRow("training time", TrainingProgress.Duration(e.TrainingSeconds));

@@ -71,7 +71,7 @@ public static class UnlearnCommand
             console.MarkupLineInterpolated($"Unlearning {split.Forget.Length} of {split.Members.Length} members of {Path.GetFullPath(target.FinalCheckpoint)} ({target.Settings.Method}) with {info.DisplayName} (alpha {settings.Alpha}, beta {settings.Beta}, gamma {settings.Gamma}, lr {settings.LearningRate}, D = {settings.Output})");
             IAuditReport before;
             using (var original = target.LoadModel(device)) before = Audit.Run("before", original, target.Data, split, audit, device);
-            using var cancel = new GracefulStop(console, "Stopping after this step; nothing is written");
+            using var cancel = new GracefulStop(console, "Stopping after this epoch; nothing is written");
             var (model, request) = ForgetRequest.Fulfil(target, split, settings, folder, device,
                 e => console.WriteLine($"epoch {e.Epoch}: total {e.Total:F4}  train {e.Train:F4}  penalty {e.Penalty:F5}  norm {e.Norm:F4}  forget term {e.Forget:F4}  ({e.Seconds:F1} s)"),
                 cancel.Token);

@@ -8,16 +8,6 @@ namespace Lethe.Audits;
 /// <summary>What every audit report gives, whatever the model kind: the attacks on the forget and retained members, and utility.</summary>
 public interface IAuditReport
 {
-    string Model { get; }
-
-    string Attacker { get; }
-
-    int Forget { get; }
-
-    int Retain { get; }
-
-    int NonMembers { get; }
-
     double Seconds { get; }
 
     /// <summary>
@@ -44,9 +34,12 @@ public static class Audit
     /// fitted on a calibration part of the target's data, or on <paramref name="shadow"/>'s shadow members and non-members.
     /// </summary>
     public static IAuditReport Run(
-        string name, Learner model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Learner? shadow = null, Action<string>? onStage = null) => model switch
-        {
-            ContrastiveLearner encoder => EncoderAudit.Run(name, encoder, data, split, encoder.Recipe, settings, device, shadow as ContrastiveLearner, onStage).Report,
-            _ => ClassifierAudit.Run(name, model, data, split, settings, device, shadow),
-        };
+        string name, Learner model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Learner? shadow = null, Action<string>? onStage = null)
+    {
+        if (shadow is not null && shadow.Recipe.IsEncoder != model.Recipe.IsEncoder)
+            throw new LetheException($"a {shadow.Method} shadow model cannot stand in for a {model.Method} target");
+        return model is ContrastiveLearner encoder
+            ? EncoderAudit.Run(name, encoder, data, split, encoder.Recipe, settings, device, shadow as ContrastiveLearner, onStage).Report
+            : ClassifierAudit.Run(name, model, data, split, settings, device, shadow);
+    }
 }

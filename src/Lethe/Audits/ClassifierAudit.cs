@@ -28,7 +28,7 @@ public sealed record ClassifierAuditReport(
     public AttackMetrics Headline(bool forget) => (forget ? ForgetAttacks : RetainAttacks).Confidence;
 
     public IEnumerable<(string Output, string Attack, AttackMetrics Metrics)> Attacks(bool forget) =>
-        SupervisedMembershipAttack.Named(forget ? ForgetAttacks : RetainAttacks).Select(a => ("logits", a.Attack, a.Metrics));
+        MembershipAttacks.Results(null, forget ? ForgetAttacks : RetainAttacks).Select(a => ("logits", a.Attack, a.Metrics));
 
     public IReadOnlyList<(string Measure, double Value)> Utility => [("test accuracy", TestAccuracy)];
 

@@ -65,19 +65,26 @@ public sealed record EncoderSignals(int[] Ids, OutputSignals Backbone, OutputSig
                 var clean = images.Batch(batch, device);
                 var features = model.Features(clean);
                 var projected = model.Projector.forward(features);
-                var backboneViews = new List<Tensor>();
-                var headViews = new List<Tensor>();
-                for (var v = 0; v < views; v++)
-                {
-                    var f = model.Features(augmentation.Apply(clean, generator));
-                    headViews.Add(nn.functional.normalize(model.Projector.forward(f), dim: 1));
-                    backboneViews.Add(nn.functional.normalize(f, dim: 1));
-                }
-                backbone.Add(features, stack(backboneViews, 1), referenceBackbone, topK, temperature);
-                head.Add(projected, stack(headViews, 1), referenceHead, topK, temperature);
+                var (backboneViews, headViews) = Views(model, clean, augmentation, views, generator);
+                backbone.Add(features, backboneViews, referenceBackbone, topK, temperature);
+                head.Add(projected, headViews, referenceHead, topK, temperature);
             }
             return new EncoderSignals([.. ids], backbone.Build(), head.Build());
         });
+    }
+
+    /// <summary><paramref name="views"/> augmented views of each image, L2-normalised, on both outputs: [B, views, d] each.</summary>
+    public static (Tensor Backbone, Tensor Head) Views(ContrastiveLearner model, Tensor clean, ContrastiveAugmentation augmentation, int views, Generator generator)
+    {
+        var backbone = new List<Tensor>();
+        var head = new List<Tensor>();
+        for (var v = 0; v < views; v++)
+        {
+            var f = model.Features(augmentation.Apply(clean, generator));
+            head.Add(nn.functional.normalize(model.Projector.forward(f), dim: 1));
+            backbone.Add(nn.functional.normalize(f, dim: 1));
+        }
+        return (stack(backbone, 1), stack(head, 1));
     }
 
     static (Tensor Backbone, Tensor Head) CleanOutputs(ContrastiveLearner model, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk)
@@ -111,11 +118,8 @@ public sealed record EncoderSignals(int[] Ids, OutputSignals Backbone, OutputSig
             var k = (int)Math.Min(topK, clean.shape[1]);
             var topProbabilities = probabilities.topk(k, 1).values;
             var entropies = -(probabilities * probabilities.clamp_min(1e-30).log()).sum(1);
-            var first = views[TensorIndex.Colon, 0];
-            var second = views[TensorIndex.Colon, 1];
-            var positive = (first * second).sum(1, keepdim: true);
-            var logits = cat([positive, first.mm(reference.t())], 1) / temperature;
-            var losses = logits.logsumexp(1) - logits[TensorIndex.Colon, 0];
+            // The first two views as query and positive key, the reference outputs as the negatives.
+            var losses = InfoNce.PerSample(views[TensorIndex.Colon, 0], views[TensorIndex.Colon, 1], reference, temperature);
             var embeddings = nn.functional.normalize(clean, dim: 1);
 
             var b = (int)clean.shape[0];

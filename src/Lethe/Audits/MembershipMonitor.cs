@@ -16,7 +16,8 @@ namespace Lethe.Audits;
 /// </summary>
 public sealed record MembershipMonitorResult
 {
-    public double HeadConfidenceAuc { get; init; }
+    /// <summary>The top-1 probability of D: an encoder's head output, a classifier's logits.</summary>
+    public double ConfidenceAuc { get; init; }
 
     public double? BackboneConfidenceAuc { get; init; }
 
@@ -30,13 +31,10 @@ public sealed record MembershipMonitorResult
 
     public double NonMemberScore { get; init; }
 
-    /// <summary>The strongest of the signals: what an attacker would use.</summary>
-    public double BestAuc => new[] { HeadConfidenceAuc, BackboneConfidenceAuc, HeadSimilarityAuc, BackboneSimilarityAuc, LossAuc }.Where(a => a is not null).Max(a => a!.Value);
-
     /// <summary>One line for progress logs.</summary>
     public string Describe() => HeadSimilarityAuc is { } head
-        ? $"AUC view similarity head {head:F3} backbone {BackboneSimilarityAuc:F3}, confidence head {HeadConfidenceAuc:F3}"
-        : $"AUC confidence {HeadConfidenceAuc:F3} loss {LossAuc:F3}";
+        ? $"AUC view similarity head {head:F3} backbone {BackboneSimilarityAuc:F3}, confidence head {ConfidenceAuc:F3}"
+        : $"AUC confidence {ConfidenceAuc:F3} loss {LossAuc:F3}";
 }
 
 /// <summary>The simplest membership attacks, as a training monitor: nothing is fitted, the scores are ranked.</summary>
@@ -50,7 +48,7 @@ public static class MembershipMonitor
             var nonMembers = ClassifierSignals.Compute(model, data.Test, nonMemberIds, 1, device);
             return new MembershipMonitorResult
             {
-                HeadConfidenceAuc = RocAuc.Compute(members.Top1, nonMembers.Top1),
+                ConfidenceAuc = RocAuc.Compute(members.Top1, nonMembers.Top1),
                 LossAuc = RocAuc.Compute([.. members.Loss.Select(l => -l)], [.. nonMembers.Loss.Select(l => -l)]),
                 MemberScore = members.Top1.Average(),
                 NonMemberScore = nonMembers.Top1.Average(),
@@ -69,7 +67,7 @@ public static class MembershipMonitor
                 BackboneSimilarityAuc = RocAuc.Compute(m.BackboneSimilarity, n.BackboneSimilarity),
                 HeadSimilarityAuc = RocAuc.Compute(m.HeadSimilarity, n.HeadSimilarity),
                 BackboneConfidenceAuc = RocAuc.Compute(m.BackboneConfidence, n.BackboneConfidence),
-                HeadConfidenceAuc = RocAuc.Compute(m.HeadConfidence, n.HeadConfidence),
+                ConfidenceAuc = RocAuc.Compute(m.HeadConfidence, n.HeadConfidence),
                 MemberScore = m.HeadSimilarity.Average(),
                 NonMemberScore = n.HeadSimilarity.Average(),
             };
@@ -95,16 +93,9 @@ public static class MembershipMonitor
             var features = model.Features(clean);
             backboneConfidence.AddRange(TopProbability(features));
             headConfidence.AddRange(TopProbability(model.Projector.forward(features)));
-            var backboneViews = new List<Tensor>();
-            var headViews = new List<Tensor>();
-            for (var v = 0; v < views; v++)
-            {
-                var f = model.Features(augmentation.Apply(clean, generator));
-                headViews.Add(nn.functional.normalize(model.Projector.forward(f), dim: 1));
-                backboneViews.Add(nn.functional.normalize(f, dim: 1));
-            }
-            backboneSimilarity.AddRange(Values(ViewSimilarity.Mean(stack(backboneViews, 1))));
-            headSimilarity.AddRange(Values(ViewSimilarity.Mean(stack(headViews, 1))));
+            var (backboneViews, headViews) = EncoderSignals.Views(model, clean, augmentation, views, generator);
+            backboneSimilarity.AddRange(Values(ViewSimilarity.Mean(backboneViews)));
+            headSimilarity.AddRange(Values(ViewSimilarity.Mean(headViews)));
         }
         return new([.. backboneSimilarity], [.. headSimilarity], [.. backboneConfidence], [.. headConfidence]);
     }

@@ -12,15 +12,6 @@ public sealed record SupervisedAttackResult(AttackMetrics Confidence, AttackMetr
 /// </summary>
 public static class SupervisedMembershipAttack
 {
-    /// <summary>The four attacks with the names reports give them.</summary>
-    public static IEnumerable<(string Attack, AttackMetrics Metrics)> Named(SupervisedAttackResult result) =>
-    [
-        ("confidence threshold", result.Confidence),
-        ("entropy threshold", result.Entropy),
-        ("loss threshold", result.Loss),
-        ("model-based (top-k)", result.Model),
-    ];
-
     public static SupervisedAttackResult Run(PredictionSignals knownMembers, PredictionSignals knownNonMembers, PredictionSignals members, PredictionSignals nonMembers, long seed)
     {
         AttackMetrics Threshold(Func<PredictionSignals, double[]> score)

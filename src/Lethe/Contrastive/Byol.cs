@@ -31,8 +31,6 @@ public sealed class Byol : ContrastiveLearner
         CopyAndFreeze(projector, target_projector);
     }
 
-    public Module<Tensor, Tensor> TargetBackbone => target_backbone;
-
     public override IEnumerable<Parameter> TrainableParameters() => base.TrainableParameters().Concat(predictor.parameters());
 
     public override Tensor Loss(Tensor first, Tensor second)

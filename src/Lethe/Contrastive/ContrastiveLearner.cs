@@ -17,25 +17,18 @@ namespace Lethe.Contrastive;
 public abstract class ContrastiveLearner : Learner
 {
     readonly ContrastiveAugmentation augmentation;
+    readonly Func<Module<Tensor, Tensor>> newBackbone;
 
     protected ContrastiveLearner(string name, TrainingSettings recipe, int channels, int height, int width) : base(name, recipe, channels, height, width)
     {
         projector = Backbones.Mlp(Backbones.FeatureDim(backbone), recipe.Encoder.HeadHidden, recipe.Encoder.HeadDim);
         augmentation = new ContrastiveAugmentation(recipe.Augmentation);
-        Channels = channels;
-        Height = height;
-        Width = width;
+        newBackbone = () => Backbones.Create(recipe.Encoder, channels, height, width);
     }
 
 #pragma warning disable IDE1006
     protected readonly Module<Tensor, Tensor> projector;
 #pragma warning restore IDE1006
-
-    protected int Channels { get; }
-
-    protected int Height { get; }
-
-    protected int Width { get; }
 
     public Module<Tensor, Tensor> Projector => projector;
 
@@ -67,7 +60,7 @@ public abstract class ContrastiveLearner : Learner
     public override IEnumerable<Parameter> TrainableParameters() => backbone.parameters().Concat(projector.parameters());
 
     /// <summary>A fresh backbone of the same shape (for a key encoder or a target network).</summary>
-    protected Module<Tensor, Tensor> NewBackbone() => Backbones.Create(Recipe.Encoder, Channels, Height, Width);
+    protected Module<Tensor, Tensor> NewBackbone() => newBackbone();
 
     /// <summary>Copies <paramref name="source"/>'s parameters into <paramref name="target"/> and freezes the target.</summary>
     protected static void CopyAndFreeze(Module source, Module target)

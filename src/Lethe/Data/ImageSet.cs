@@ -94,20 +94,6 @@ public sealed class ImageSet
         return device is null || device.type == DeviceType.CPU ? result : result.to(device);
     }
 
-    /// <summary>A new set holding copies of the images at <paramref name="indices"/>, in that order.</summary>
-    public ImageSet Subset(IReadOnlyList<int> indices, string? name = null)
-    {
-        var pixels = new byte[indices.Count * ImageSize];
-        var labels = new int[indices.Count];
-        for (var i = 0; i < indices.Count; i++)
-        {
-            CheckIndex(indices[i]);
-            Image(indices[i]).CopyTo(pixels.AsSpan(i * ImageSize));
-            labels[i] = Labels[indices[i]];
-        }
-        return new ImageSet(name ?? Name, pixels, labels, Channels, Height, Width, ClassNames);
-    }
-
     void CheckIndex(int index)
     {
         if ((uint)index >= (uint)Count)

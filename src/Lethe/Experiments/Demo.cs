@@ -114,11 +114,14 @@ public sealed class DemoPipeline(DemoSettings settings, Dataset data, string fol
         OnStage?.Invoke("unlearn");
         var (model, request) = ForgetRequest.Fulfil(pretrained, split, settings.Unlearning, Path.Combine(folder, UnlearnFolder), device, OnUnlearningEpoch, cancel);
         var unlearning = request.Result;
-        if (unlearning.Diverged) throw new LetheException($"unlearning diverged: {unlearning.StopReason}");
-        if (cancel.IsCancellationRequested) throw new ExperimentStoppedException("stopped during unlearning; run the demo again (the training runs are kept)");
-        timings.Add(new StageTiming("unlearn", unlearning.Seconds, false));
-        var after = Audit("audit unlearned", "unlearned", model);
-        model.Dispose();
+        EncoderAuditResult after;
+        using (model)
+        {
+            if (unlearning.Diverged) throw new LetheException($"unlearning diverged: {unlearning.StopReason}");
+            if (cancel.IsCancellationRequested) throw new ExperimentStoppedException("stopped during unlearning; run the demo again (the training runs are kept)");
+            timings.Add(new StageTiming("unlearn", unlearning.Seconds, false));
+            after = Audit("audit unlearned", "unlearned", model);
+        }
         if (cancel.IsCancellationRequested) throw new ExperimentStoppedException("stopped before retraining; run the demo again to continue");
 
         var retrainFolder = Path.Combine(folder, RetrainFolder);

@@ -16,6 +16,7 @@ public abstract class Learner : Module<Tensor, Tensor>
 {
     protected Learner(string name, TrainingSettings recipe, int channels, int height, int width) : base(name)
     {
+        if (recipe.Method != name) throw new LetheException($"a {name} learner cannot be built from the settings of a '{recipe.Method}' run");
         Recipe = recipe;
         backbone = Backbones.Create(recipe.Encoder, channels, height, width);
     }

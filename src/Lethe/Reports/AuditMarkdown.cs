@@ -39,14 +39,9 @@ public static class AuditMarkdown
         return table;
     }
 
-    public static IEnumerable<(string Attack, AttackMetrics Metrics)> Attacks(OutputAudit output, bool forget)
-    {
-        var encoderMi = forget ? output.ForgetEncoderMi : output.RetainEncoderMi;
-        var supervised = forget ? output.ForgetSupervised : output.RetainSupervised;
-        yield return ("EncoderMI threshold", encoderMi.Threshold);
-        yield return ("EncoderMI vector", encoderMi.Vector);
-        foreach (var attack in SupervisedMembershipAttack.Named(supervised)) yield return attack;
-    }
+    public static IEnumerable<(string Attack, AttackMetrics Metrics)> Attacks(OutputAudit output, bool forget) => forget
+        ? MembershipAttacks.Results(output.ForgetEncoderMi, output.ForgetSupervised)
+        : MembershipAttacks.Results(output.RetainEncoderMi, output.RetainSupervised);
 
     public static MarkdownTable DiagnosticsTable(EncoderAuditReport report)
     {
@@ -69,7 +64,7 @@ public static class AuditMarkdown
         var table = new MarkdownTable("scored", "attack", "AUC", "accuracy", "precision", "recall", "TPR at 1% FPR", "TPR at 0.1% FPR");
         foreach (var (scored, result) in new[] { ("forget", report.ForgetAttacks), ("retain", report.RetainAttacks) })
         {
-            foreach (var (attack, m) in SupervisedMembershipAttack.Named(result))
+            foreach (var (attack, m) in MembershipAttacks.Results(null, result))
                 table.Add(scored, attack, Number(m.Auc), Percent(m.Accuracy), Percent(m.Precision), Percent(m.Recall), Percent(m.TprAt1PercentFpr), Percent(m.TprAt01PercentFpr));
         }
         text.Append("## Membership inference\n\n").Append(table).Append('\n');

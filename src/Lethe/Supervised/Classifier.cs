@@ -31,6 +31,9 @@ public sealed class Classifier : Learner
 
     public override int Classes { get; }
 
+    /// <summary>Backbone first, then the head: the order of the optimizer state in checkpoints.</summary>
+    public override IEnumerable<TorchSharp.Modules.Parameter> TrainableParameters() => backbone.parameters().Concat(head.parameters());
+
     /// <summary>Class logits (<c>head</c>) or backbone features.</summary>
     public override Tensor Output(Tensor images, string output = "head") => output == "backbone" ? Features(images) : head.forward(backbone.forward(images));
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using Lethe.Audits;
 using Lethe.Data;
 using Lethe.Models;
@@ -40,6 +41,7 @@ public sealed record EpochMetrics
     public MembershipMonitorResult? Membership { get; init; }
 
     /// <summary>Whether this epoch was evaluated.</summary>
+    [JsonIgnore]
     public bool Evaluated => Membership is not null;
 }
 
@@ -108,7 +110,7 @@ public sealed class Trainer
     /// <summary>Trains from scratch, or from the newest checkpoint when <paramref name="resume"/> is set, until done or cancelled.</summary>
     public TrainingResult Run(bool resume, CancellationToken cancel = default)
     {
-        var model = CreateModel();
+        using var model = CreateModel();
         var optimizer = CreateOptimizer(model);
         var startEpoch = 0;
         var trainingSeconds = 0.0;

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Lethe.Data;
 using Lethe.Models;
 
@@ -30,6 +31,7 @@ public sealed record TrainingSettings
 
     public EncoderSettings Encoder { get; init; } = new();
 
+    /// <summary>The training augmentation; the presets give classifiers none (docs/supervised-overfit.md).</summary>
     public AugmentationSettings Augmentation { get; init; } = AugmentationSettings.Weak;
 
     public int Epochs { get; init; } = 300;
@@ -98,12 +100,15 @@ public sealed record TrainingSettings
     }
 
     /// <summary>Whether the learner is an encoder (contrastive or self-supervised) rather than a classifier.</summary>
+    [JsonIgnore]
     public bool IsEncoder => TrainingMethods.Get(Method).IsEncoder;
 
     /// <summary>The architecture name written into checkpoints, e.g. moco/small-cnn.</summary>
+    [JsonIgnore]
     public string Architecture => $"{Method}/{Encoder.Architecture}";
 
     /// <summary>The split a run of these settings draws when no manifest is given.</summary>
+    [JsonIgnore]
     public SplitSettings Split => new() { Members = Members, NonMembers = NonMembers, ForgetFraction = ForgetFraction, Seed = Seed };
 }
 

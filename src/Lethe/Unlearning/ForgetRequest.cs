@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Lethe.Data;
 using Lethe.Models;
 using Lethe.Storage;
@@ -63,41 +64,56 @@ public sealed record ForgetRequest
         TrainingRun run, MembershipSplit split, UnlearningSettings settings, string folder, Device device,
         Action<UnlearningEpoch>? onEpoch = null, CancellationToken cancel = default)
     {
-        var model = run.LoadModel(device);
-        var result = new Unlearner(model, settings, device) { OnEpoch = onEpoch }
-            .Run(run.Data.Train, split.Forget, split.ShadowNonMembers, cancel, split.Retain);
-        var checkpoint = Path.Combine(folder, CheckpointFile);
+        // What the request started from is hashed before anything runs.
         var fromFile = split.ForgetSource != "fraction" && File.Exists(split.ForgetSource);
         var request = new ForgetRequest
         {
             ParentRun = Path.GetFullPath(run.Folder),
             ParentCheckpoint = Path.GetFullPath(run.FinalCheckpoint),
-            ParentCheckpointSha256 = Storage.Checkpoint.FileSha256(run.FinalCheckpoint),
+            ParentCheckpointSha256 = File.Exists(run.FinalCheckpoint) ? Storage.Checkpoint.FileSha256(run.FinalCheckpoint) : "",
             ForgetIds = split.Forget,
             ForgetSource = fromFile ? Path.GetFullPath(split.ForgetSource) : split.ForgetSource,
             ForgetFileSha256 = fromFile ? Storage.Checkpoint.FileSha256(split.ForgetSource) : null,
             Settings = settings,
-            Result = result,
+            Result = new UnlearningResult([], "not run", false, 0),
             Checkpoint = CheckpointFile,
             CheckpointSha256 = "",
-            Created = DateTimeOffset.UtcNow,
         };
-        if (cancel.IsCancellationRequested) return (model, request);
-        Storage.Checkpoint.Save(checkpoint, model, run.Settings.Architecture, run.Settings.Epochs, settings.Seed, settings);
-        request = request with { CheckpointSha256 = Storage.Checkpoint.FileSha256(checkpoint) };
-        LetheJson.WriteFile(Path.Combine(folder, FileName), request);
-        return (model, request);
+        var model = run.LoadModel(device);
+        try
+        {
+            var result = new Unlearner(model, settings, device) { OnEpoch = onEpoch }
+                .Run(run.Data.Train, split.Forget, split.ShadowNonMembers, cancel, split.Retain);
+            request = request with { Result = result, Created = DateTimeOffset.UtcNow };
+            if (cancel.IsCancellationRequested) return (model, request);
+            // A request on disk always describes the checkpoint beside it: the old one goes before the new checkpoint is written.
+            var json = Path.Combine(folder, FileName);
+            if (File.Exists(json)) File.Delete(json);
+            var checkpoint = Path.Combine(folder, CheckpointFile);
+            Storage.Checkpoint.Save(checkpoint, model, run.Settings.Architecture, run.Settings.Epochs, settings.Seed, settings);
+            request = request with { CheckpointSha256 = Storage.Checkpoint.FileSha256(checkpoint) };
+            LetheJson.WriteFile(json, request);
+            return (model, request);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>The request saved in <paramref name="folder"/>, or null when it holds none.</summary>
+    /// <summary>
+    /// The request saved in <paramref name="folder"/>, or null when it holds none. An unlearning.json of another format
+    /// (Lethe before typed requests wrote one without the parent run's checkpoint and the forget ids) is a one-line error.
+    /// </summary>
     public static ForgetRequest? Find(string folder)
     {
         var path = Path.Combine(folder, FileName);
         if (!File.Exists(path)) return null;
-        var request = LetheJson.ReadFile<ForgetRequest>(path, "forget request");
-        if (request.Format != FormatName || request.ParentRun is null || request.ForgetIds is null)
-            throw new DataFormatException(path, $"is not a forget request of this Lethe (format '{request.Format}'): unlearn again with lethe unlearn");
-        return request;
+        var format = LetheJson.ReadFile<JsonObject>(path, "forget request")["format"];
+        if (format is not JsonValue value || !value.TryGetValue<string>(out var name) || name != FormatName)
+            throw new DataFormatException(path, "is not a forget request this Lethe reads (an older unlearning.json?): audit the checkpoint with --run RUN [--forget-ids FILE], or unlearn again");
+        return LetheJson.ReadFile<ForgetRequest>(path, "forget request");
     }
 
     /// <summary>The parent run's split with this request's forget set.</summary>

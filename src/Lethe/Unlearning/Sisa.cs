@@ -21,6 +21,8 @@ public sealed class Sisa(TrainingSettings recipe, Dataset data, MembershipSplit 
 {
     public const string ShardsFile = "sisa.json";
 
+    readonly TrainingSettings recipe = recipe.IsEncoder ? throw new LetheException("SISA shards are classifiers: an encoder has no predictions to average") : recipe;
+
     public string ShardFolder(int shard) => Path.Combine(folder, $"shard-{shard:D2}");
 
     /// <summary>Progress of shard training: the shard and its epoch's metrics.</summary>

@@ -30,7 +30,7 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         var (recipe, audit) = (settings.Recipe(model, dataset, seed), settings.Audit(seed));
         return Cell(new CellKey(seed, dataset, model, fraction, "original"), new { recipe, audit, fraction }, () =>
         {
-            var (run, split) = Trained(recipe, "pretrain", fraction);
+            var (run, split) = Trained(recipe, TrainedKind(recipe), fraction);
             using var learner = run.LoadModel(device);
             return Audited("original", learner, run.Data, split, audit, null);
         });
@@ -43,9 +43,9 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         var key = new CellKey(seed, dataset, model, fraction, unlearning.Method, variant);
         return Cell(key, new { recipe, audit, fraction, unlearning }, () =>
         {
-            var (run, split) = Trained(recipe, "pretrain", fraction);
+            var (run, split) = Trained(recipe, TrainedKind(recipe), fraction);
             hooks.OnStage?.Invoke($"unlearn {TrainingMethods.DisplayName(model)} on {dataset} with {key.Label} (forget {split.Forget.Length}, seed {seed})");
-            var (learner, request) = ForgetRequest.Fulfil(run, split, unlearning, Path.Combine(RunPath(recipe, "unlearn"), key.Path), device, hooks.OnUnlearningEpoch, cancel);
+            var (learner, request) = ForgetRequest.Fulfil(run, split, unlearning, Path.Combine(RunPath(recipe, "unlearn"), CellKey.ForgetFolder(fraction), key.Label), device, hooks.OnUnlearningEpoch, cancel);
             using (learner)
             {
                 StopIfAsked("unlearning");
@@ -154,6 +154,9 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         }, "run reproduce again");
         return (TrainingRun.Open(path, data: data), SplitFor(split, fraction));
     }
+
+    /// <summary>The original model's run: an encoder is pretrained, a classifier trained.</summary>
+    static string TrainedKind(TrainingSettings recipe) => recipe.IsEncoder ? "pretrain" : "train";
 
     string RunPath(TrainingSettings recipe, string kind) => Path.Combine(folder, RunsFolder, $"seed-{recipe.Seed}", recipe.Dataset, recipe.Method, kind);
 
