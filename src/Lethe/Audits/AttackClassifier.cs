@@ -31,9 +31,8 @@ public sealed class AttackClassifier
         var mean = Enumerable.Range(0, width).Select(d => all.Average(v => v[d])).ToArray();
         var scale = Enumerable.Range(0, width).Select(d => Math.Sqrt(all.Average(v => (v[d] - mean[d]) * (v[d] - mean[d]))) is var sd && sd > 1e-12 ? sd : 1).ToArray();
 
-        manual_seed(Seeds.Derive(seed, "attack-classifier"));
         using var grad = enable_grad(); // fitting needs autograd even when an audit runs inside no_grad
-        var network = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, 1));
+        var network = Seeds.WithGlobalGenerator(Seeds.Derive(seed, "attack-classifier"), () => nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, 1)));
         using var scope = NewDisposeScope();
         var classifier = new AttackClassifier(network, mean, scale);
         var x = classifier.Standardise(all);

@@ -16,4 +16,20 @@ public static class Seeds
     }
 
     public static Random Random(long seed, string purpose) => new(Derive(seed, purpose));
+
+    static readonly Lock GlobalGenerator = new();
+
+    /// <summary>
+    /// Runs <paramref name="work"/>, which draws from libtorch's process-wide generator (module initialisation draws
+    /// from it and cannot be given another), seeded with <paramref name="seed"/> when one is given. Lethe's every use
+    /// of that generator goes through here, so that seeded models come out the same while other threads build theirs.
+    /// </summary>
+    public static T WithGlobalGenerator<T>(int? seed, Func<T> work)
+    {
+        lock (GlobalGenerator)
+        {
+            if (seed is { } s) TorchSharp.torch.manual_seed(s);
+            return work();
+        }
+    }
 }

@@ -88,8 +88,7 @@ public sealed class Trainer
     /// <summary>Builds the learner with the run's initialisation seed.</summary>
     public Learner CreateModel()
     {
-        manual_seed(Seeds.Derive(settings.Seed, "init"));
-        return TrainingRun.Build(settings, data, device);
+        return Seeds.WithGlobalGenerator(Seeds.Derive(settings.Seed, "init"), () => TrainingRun.Build(settings, data, device));
     }
 
     public OptimizerHelper CreateOptimizer(Learner model) => settings.Optimizer switch

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lethe.Data;
 using Lethe.Models;
+using Lethe.Runtime;
 using Lethe.Storage;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -51,7 +52,7 @@ public sealed record TrainingRun(string Folder, TrainingSettings Settings, Membe
     {
         settings.Validate();
         var train = data.Train;
-        var model = TrainingMethods.Get(settings.Method).Create(settings, train.Channels, train.Height, train.Width, train.ClassCount);
+        var model = Seeds.WithGlobalGenerator(null, () => TrainingMethods.Get(settings.Method).Create(settings, train.Channels, train.Height, train.Width, train.ClassCount));
         model.to(device);
         return model;
     }
