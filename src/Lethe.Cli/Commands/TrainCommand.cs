@@ -96,8 +96,32 @@ public static class TrainCommand
                 {
                     settings = TrainingPresets.Get(parse.GetValue(preset)!, parse.GetValue(method)!);
                     if (parse.GetValue(config) is { } configPath) settings = Merge(settings, configPath);
-                    settings = Override(settings, parse, dataset, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
-                        optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed);
+                    var e = settings.Encoder;
+                    settings = settings with
+                    {
+                        Dataset = parse.GetValue(dataset) is { } d ? Datasets.NameOf(Datasets.Parse(d)) : settings.Dataset,
+                        Members = parse.GetValue(members) ?? settings.Members,
+                        NonMembers = parse.GetValue(nonMembers) ?? settings.NonMembers,
+                        Encoder = e with
+                        {
+                            Architecture = parse.GetValue(encoder) ?? e.Architecture,
+                            Width = parse.GetValue(width) ?? e.Width,
+                            FeatureDim = parse.GetValue(featureDim) ?? e.FeatureDim,
+                            Pooled = parse.GetValue(pooled) ?? e.Pooled,
+                        },
+                        Epochs = parse.GetValue(epochs) ?? settings.Epochs,
+                        BatchSize = parse.GetValue(batch) ?? settings.BatchSize,
+                        Optimizer = parse.GetValue(optimizer) ?? settings.Optimizer,
+                        LearningRate = parse.GetValue(lr) ?? settings.LearningRate,
+                        WeightDecay = parse.GetValue(weightDecay) ?? settings.WeightDecay,
+                        Schedule = parse.GetValue(schedule) ?? settings.Schedule,
+                        Temperature = parse.GetValue(temperature) ?? settings.Temperature,
+                        QueueSize = parse.GetValue(queue) ?? settings.QueueSize,
+                        Augmentation = parse.GetValue(augmentation) is { } a ? AugmentationSettings.FromName(a) : settings.Augmentation,
+                        EvalEvery = parse.GetValue(evalEvery) ?? settings.EvalEvery,
+                        CheckpointEvery = parse.GetValue(checkpointEvery) ?? settings.CheckpointEvery,
+                        Seed = parse.GetValue(seed) ?? settings.Seed,
+                    };
                 }
             }
             settings.Validate();
@@ -179,39 +203,5 @@ public static class TrainCommand
             if (value is JsonObject inner && target[name] is JsonObject existing) MergeInto(existing, inner, path, $"{prefix}{name}.");
             else target[name] = value?.DeepClone();
         }
-    }
-
-    static TrainingSettings Override(TrainingSettings s, ParseResult parse, Option<string> dataset, Option<int?> members, Option<int?> nonMembers,
-        Option<string?> encoder, Option<int?> width, Option<int?> featureDim, Option<bool?> pooled, Option<int?> epochs, Option<int?> batch,
-        Option<string?> optimizer, Option<double?> lr, Option<double?> weightDecay, Option<string?> schedule, Option<double?> temperature,
-        Option<int?> queue, Option<string?> augmentation, Option<int?> evalEvery, Option<int?> checkpointEvery, Option<long?> seed)
-    {
-        var e = s.Encoder;
-        e = e with
-        {
-            Architecture = parse.GetValue(encoder) ?? e.Architecture,
-            Width = parse.GetValue(width) ?? e.Width,
-            FeatureDim = parse.GetValue(featureDim) ?? e.FeatureDim,
-            Pooled = parse.GetValue(pooled) ?? e.Pooled,
-        };
-        return s with
-        {
-            Dataset = parse.GetValue(dataset) is { } d ? Datasets.NameOf(Datasets.Parse(d)) : s.Dataset,
-            Members = parse.GetValue(members) ?? s.Members,
-            NonMembers = parse.GetValue(nonMembers) ?? s.NonMembers,
-            Encoder = e,
-            Epochs = parse.GetValue(epochs) ?? s.Epochs,
-            BatchSize = parse.GetValue(batch) ?? s.BatchSize,
-            Optimizer = parse.GetValue(optimizer) ?? s.Optimizer,
-            LearningRate = parse.GetValue(lr) ?? s.LearningRate,
-            WeightDecay = parse.GetValue(weightDecay) ?? s.WeightDecay,
-            Schedule = parse.GetValue(schedule) ?? s.Schedule,
-            Temperature = parse.GetValue(temperature) ?? s.Temperature,
-            QueueSize = parse.GetValue(queue) ?? s.QueueSize,
-            Augmentation = parse.GetValue(augmentation) is { } a ? AugmentationSettings.FromName(a) : s.Augmentation,
-            EvalEvery = parse.GetValue(evalEvery) ?? s.EvalEvery,
-            CheckpointEvery = parse.GetValue(checkpointEvery) ?? s.CheckpointEvery,
-            Seed = parse.GetValue(seed) ?? s.Seed,
-        };
     }
 }

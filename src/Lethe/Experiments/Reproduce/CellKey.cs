@@ -16,8 +16,6 @@ public sealed record CellKey(long Seed, string Dataset, string Model, double Fra
     /// <summary>The scenario with its variant, e.g. memgp or gp-n1-g1-l0.</summary>
     public string Label => Variant is null ? Scenario : $"{Scenario}-{Variant}";
 
-    public override string ToString() => Path;
-
     /// <summary>The part of a cell's path that names its forget share, e.g. forget-20pct.</summary>
     public static string ForgetFolder(double fraction) => $"forget-{Math.Round(fraction * 100, 1).ToString(CultureInfo.InvariantCulture)}pct";
 }
