@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Lethe.Contrastive;
 using Lethe.Data;
 using Lethe.Losses;
@@ -19,12 +20,16 @@ public sealed record MembershipMonitorResult
     /// <summary>The top-1 probability of D: an encoder's head output, a classifier's logits.</summary>
     public double ConfidenceAuc { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? BackboneConfidenceAuc { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? HeadSimilarityAuc { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? BackboneSimilarityAuc { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? LossAuc { get; init; }
 
     public double MemberScore { get; init; }

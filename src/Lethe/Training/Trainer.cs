@@ -110,7 +110,7 @@ public sealed class Trainer
     public TrainingResult Run(bool resume, CancellationToken cancel = default)
     {
         using var model = CreateModel();
-        var optimizer = CreateOptimizer(model);
+        using var optimizer = CreateOptimizer(model);
         var startEpoch = 0;
         var trainingSeconds = 0.0;
         if (resume && run.Finished) throw new LetheException($"the run in {run.Path} has already finished ({RunFolder.FinalCheckpoint})");
