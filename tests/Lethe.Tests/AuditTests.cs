@@ -19,17 +19,23 @@ public class AuditTests
         return new OutputSignals([.. sorted.Select(s => s.Average())], sorted, prediction, [.. Enumerable.Range(0, count).Select(_ => new float[] { 0, 1 })]);
     }
 
+    /// <summary>Each fitted attack's figures on members against non-members, by name.</summary>
+    static Dictionary<string, AttackMetrics> Scored<T>(IReadOnlyList<FittedAttack<T>> attacks, T members, T nonMembers) =>
+        attacks.ToDictionary(a => a.Name, a => MembershipMetrics.Evaluate(a.Score(members), a.Score(nonMembers), a.Threshold));
+
     [Fact]
     public void EncoderMiScoresAucOneWhenMembersAreSeparable()
     {
         TorchRuntime.EnsureLoaded();
         var random = new Random(1);
-        var result = EncoderMembershipAttack.Run(
-            Synthetic(random, 30, 0.9, 0.5), Synthetic(random, 30, 0.6, 0.5), Synthetic(random, 20, 0.9, 0.5), Synthetic(random, 25, 0.6, 0.5), seed: 0);
-        Assert.Equal(1, result.Threshold.Auc);
-        Assert.Equal(1, result.Threshold.Accuracy);
-        Assert.Equal(1, result.Vector.Auc);
-        Assert.Equal(1, result.Vector.Accuracy);
+        var result = Scored(EncoderMembershipAttack.Fit(Synthetic(random, 30, 0.9, 0.5), Synthetic(random, 30, 0.6, 0.5), seed: 0),
+            Synthetic(random, 20, 0.9, 0.5), Synthetic(random, 25, 0.6, 0.5));
+        Assert.Equal(["encodermi-threshold", "encodermi-vector"], result.Keys);
+        foreach (var m in result.Values)
+        {
+            Assert.Equal(1, m.Auc);
+            Assert.Equal(1, m.Accuracy);
+        }
     }
 
     [Fact]
@@ -37,10 +43,9 @@ public class AuditTests
     {
         TorchRuntime.EnsureLoaded();
         var random = new Random(2);
-        var result = EncoderMembershipAttack.Run(
-            Synthetic(random, 100, 0.8, 0.5), Synthetic(random, 100, 0.8, 0.5), Synthetic(random, 200, 0.8, 0.5), Synthetic(random, 200, 0.8, 0.5), seed: 0);
-        Assert.InRange(result.Threshold.Auc, 0.4, 0.6);
-        Assert.InRange(result.Vector.Auc, 0.4, 0.6);
+        var result = Scored(EncoderMembershipAttack.Fit(Synthetic(random, 100, 0.8, 0.5), Synthetic(random, 100, 0.8, 0.5), seed: 0),
+            Synthetic(random, 200, 0.8, 0.5), Synthetic(random, 200, 0.8, 0.5));
+        foreach (var m in result.Values) Assert.InRange(m.Auc, 0.4, 0.6);
     }
 
     [Fact]
@@ -48,10 +53,10 @@ public class AuditTests
     {
         TorchRuntime.EnsureLoaded();
         var random = new Random(3);
-        var result = SupervisedMembershipAttack.Run(
-            Synthetic(random, 30, 0.5, 0.9).Prediction, Synthetic(random, 30, 0.5, 0.3).Prediction,
-            Synthetic(random, 20, 0.5, 0.9).Prediction, Synthetic(random, 20, 0.5, 0.3).Prediction, seed: 0);
-        foreach (var m in new[] { result.Confidence, result.Entropy, result.Loss, result.Model }) Assert.Equal(1, m.Auc);
+        var result = Scored(SupervisedMembershipAttack.Fit(Synthetic(random, 30, 0.5, 0.9).Prediction, Synthetic(random, 30, 0.5, 0.3).Prediction, seed: 0),
+            Synthetic(random, 20, 0.5, 0.9).Prediction, Synthetic(random, 20, 0.5, 0.3).Prediction);
+        Assert.Equal(["confidence", "entropy", "loss", "model-based"], result.Keys);
+        foreach (var m in result.Values) Assert.Equal(1, m.Auc);
     }
 
     [Fact]
@@ -191,5 +196,53 @@ public class AuditTests
         foreach (var section in new[] { "## Forget set vs non-members", "## Retained members vs non-members", "## Per-sample diagnostics", "## Utility", "EncoderMI vector", "loss threshold" })
             Assert.Contains(section, markdown);
         foreach (var attack in MembershipAttacks.All) Assert.Contains($"| head | {attack.DisplayName} |", markdown);
+    }
+
+    [Fact]
+    public void TheScoresFileReproducesEveryFigureOfTheReportAndAModelMatchesItself()
+    {
+        using var dir = new TempDir();
+        var (model, data, split, recipe) = Tiny(dir);
+        var report = EncoderAudit.Run("tiny, first", model, data, split, recipe, new AuditSettings { Views = 3, ReferenceSamples = 8, LinearProbe = false }, CPU).Report;
+        Audit.Write(report, dir.File("audit"));
+        Audit.Write(report, dir.File("cells"), "tiny", compressScores: true);
+        var read = MembershipScores.Read(Audit.ScoresPath(dir.File("audit")));
+        var compressed = MembershipScores.Read(Audit.ScoresPath(dir.File("cells"), "tiny", compressed: true));
+        Assert.Equal("tiny, first", read.Model); // a quoted CSV field
+        Assert.Equal(split.Forget, read.ForgetIds);
+        Assert.Equal(12, read.Attacks.Count); // six attacks on each of two outputs
+        Assert.Equal(File.ReadAllLines(dir.File("audit/audit.scores.csv")).Length - 1, 12 * (report.Forget + report.Retain + report.NonMembers));
+
+        foreach (var (output, attack, metrics) in report.Attacks(forget: true).Concat(report.Attacks(forget: false)))
+        {
+            var name = $"{output}/{MembershipAttacks.All.Single(a => a.DisplayName == attack).Name}";
+            var forget = report.Attacks(forget: true).Any(a => a.Output == output && a.Attack == attack && ReferenceEquals(a.Metrics, metrics));
+            var scores = read[name];
+            Assert.Equal(compressed[name].NonMembers, scores.NonMembers);
+            var again = MembershipMetrics.Evaluate(forget ? scores.Forget : scores.Retain, scores.NonMembers, metrics.Threshold);
+            Assert.Equal(metrics.Auc, again.Auc, 15);
+            Assert.Equal(metrics.Accuracy, again.Accuracy, 15);
+            Assert.Equal(metrics.TprAt1PercentFpr, again.TprAt1PercentFpr, 15);
+            Assert.Equal(metrics.TprAt01PercentFpr, again.TprAt01PercentFpr, 15);
+        }
+
+        var self = RetrainingComparison.Of(read, compressed);
+        Assert.True(self.Matches, self.Reason);
+        Assert.All(self.Attacks, a =>
+        {
+            foreach (var group in ScoreGroups.All) Assert.Equal(0, a.Group(group).Statistic);
+            Assert.Equal(0, a.Difference.Difference);
+        });
+        Assert.Equal(0.5, TwoModelAttack.Auc(read, compressed, "head/encodermi-threshold").Auc);
+    }
+
+    [Fact]
+    public void AScoresFileThatIsNotOneIsRefusedInOneLine()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("a.csv"), "id,group,model,attack,score\n1,forget,m,head/x,0.5\n2,bogus,m,head/x,0.1\n");
+        Assert.Contains("line 3", Assert.Throws<DataFormatException>(() => MembershipScores.Read(dir.File("a.csv"))).Message);
+        File.WriteAllText(dir.File("b.csv.gz"), "not gzip");
+        Assert.Throws<DataFormatException>(() => MembershipScores.Read(dir.File("b.csv.gz")));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Lethe.Audits;
 using Lethe.Experiments;
 using Lethe.Reports;
 using Lethe.Unlearning;
@@ -8,7 +9,8 @@ namespace Lethe.Tests;
 [Collection(TorchThreads.Name)]
 public class ReproduceTests
 {
-    static readonly string[] TableIds = ["table-ii", "table-iii", "table-iv", "table-v", "table-vi", "table-vii", "methods-encoder", "methods-classifier"];
+    static readonly string[] TableIds =
+        ["table-ii", "table-iii", "table-iv", "table-v", "table-vi", "table-vii", "methods-encoder", "methods-classifier", "methods-encoder-attacks", "methods-classifier-attacks"];
 
     /// <summary>A Markdown table is well formed when every line has the header's number of cells and the second line is the separator.</summary>
     static void AssertWellFormed(string markdown, int columns)
@@ -20,11 +22,11 @@ public class ReproduceTests
     }
 
     [Fact]
-    public void EveryTableRunsEndToEndAtATinySizeAndASecondRunMeasuresNothing()
+    public void EveryTableRunsEndToEndAtATinySizeWithTwoSeedsAndASecondRunMeasuresNothing()
     {
         using var dir = new TempDir();
         TestFiles.MnistFolder(dir.Path, trainCount: 400, testCount: 100, size: 12);
-        string[] args = ["reproduce", "--scale", "tiny", "--data-dir", dir.Path, "--out", dir.File("out")];
+        string[] args = ["reproduce", "--scale", "tiny", "--seed", "0", "--seeds", "2", "--data-dir", dir.Path, "--out", dir.File("out")];
         var (code, output, error) = CliRunner.Run(args);
         Assert.True(code == 0, error + output);
 
@@ -37,16 +39,19 @@ public class ReproduceTests
             Assert.NotEmpty(rows);
             Assert.All(rows, r => Assert.Equal(columns, r.GetArrayLength()));
             AssertWellFormed(markdown, columns);
-            // Every numeric cell holds one finite value per seed, except the time of models no unlearning run produced.
+            // Every numeric cell holds one finite value per seed (two in the headline tables, one in tables III to VI), except the time of
+            // models no deletion produced.
+            var seeds = id is "table-iii" or "table-iv" or "table-v" or "table-vi" ? 1 : 2;
             foreach (var row in rows)
             {
                 var label = row[0].GetProperty("text").GetString();
                 var cells = row.EnumerateArray().Select((c, i) => (c, i)).Where(x => x.c.GetProperty("format").GetString() != "text");
                 foreach (var (cell, i) in cells)
                 {
-                    var timeOfNoRun = id.StartsWith("methods", StringComparison.Ordinal) && i >= 7 && label is "original" or "SISA, before deletion";
+                    var timeOfNoRun = id is "methods-encoder" or "methods-classifier" && i >= 12 && label is "original" or "SISA, before deletion";
                     if (timeOfNoRun) Assert.Equal("–", cell.GetProperty("text").GetString());
-                    else Assert.True(cell.GetProperty("values").EnumerateArray().Single().GetDouble() is var v && double.IsFinite(v), $"{id} {label} column {i}");
+                    else Assert.All(cell.GetProperty("values").EnumerateArray(), v => Assert.True(double.IsFinite(v.GetDouble()), $"{id} {label} column {i}"));
+                    if (!timeOfNoRun) Assert.Equal(seeds, cell.GetProperty("values").GetArrayLength());
                 }
             }
         }
@@ -69,16 +74,19 @@ public class ReproduceTests
             Assert.Contains("random labels", labels);
             // A gap is the method's value minus the retrained model's.
             JsonElement Row(string label) => methods.RootElement.GetProperty("rows").EnumerateArray().First(r => r[0].GetProperty("text").GetString() == label);
-            double Mean(JsonElement row, int column) => row[column].GetProperty("mean").GetDouble();
+            double[] Values(JsonElement row, int column) => [.. row[column].GetProperty("values").EnumerateArray().Select(v => v.GetDouble())];
             var (retrained, memgp) = (Row("retrained (exact)"), Row("MemGP (paper, optimized)"));
-            Assert.Equal(Mean(memgp, 1) - Mean(retrained, 1), Mean(memgp, 2), 12);
-            Assert.Equal(Mean(memgp, 5) - Mean(retrained, 5), Mean(memgp, 6), 12);
-            Assert.Equal(Mean(retrained, 7) / Mean(memgp, 7), Mean(memgp, 8), 9);
+            Assert.Equal(Values(memgp, 10).Zip(Values(retrained, 10), (m, r) => m - r), Values(memgp, 11));
+            Assert.Equal(Values(retrained, 12).Zip(Values(memgp, 12), (r, m) => r / m), Values(memgp, 13));
+            // The retrained model compared with itself: every KS statistic 0, a match on both seeds.
+            foreach (var column in new[] { 4, 5, 6 }) Assert.Equal([0.0, 0.0], Values(retrained, column));
+            Assert.Equal("2/2", retrained[9].GetProperty("text").GetString());
+            Assert.Contains("retrained again (exact)", labels);
         }
 
         var report = File.ReadAllText(dir.File("out/report.md"));
         var html = File.ReadAllText(dir.File("out/report.html"));
-        foreach (var title in new[] { "Table II", "Table III", "Table IV", "Table V", "Table VI", "Table VII", "Every unlearning method on one encoder", "Every unlearning method on one classifier" })
+        foreach (var title in new[] { "Table II", "Table III", "Table IV", "Table V", "Table VI", "Table VII", "Every unlearning method on one encoder", "Every unlearning method on one classifier", "Appendix: every attack" })
         {
             Assert.Contains("## " + title, report);
             Assert.Contains(title, html);
@@ -89,6 +97,8 @@ public class ReproduceTests
         Assert.Equal(4, html.Split("src=\"data:image/png;base64,").Length - 1);
         Assert.True(File.Exists(dir.File("out/reproduce-settings.json")));
         Assert.True(File.Exists(dir.File("out/audits/seed-0/fashion-mnist/moco/forget-20pct/memgp.json")));
+        var scores = MembershipScores.Read(dir.File("out/audits/seed-1/fashion-mnist/classifier/forget-20pct/memgp.scores.csv.gz"));
+        Assert.Equal(["logits/confidence", "logits/entropy", "logits/loss", "logits/model-based"], scores.Attacks.Select(a => a.Attack));
 
         // Everything is cached: the second run trains and measures nothing and writes the same tables.
         var first = TableIds.ToDictionary(id => id, id => File.ReadAllText(dir.File($"out/tables/{id}.md")));
@@ -105,7 +115,7 @@ public class ReproduceTests
     {
         using var dir = new TempDir();
         TestFiles.MnistFolder(dir.Path, trainCount: 400, testCount: 100, size: 12);
-        string[] args = ["reproduce", "--scale", "tiny", "--only", "v", "--seeds", "2", "--data-dir", dir.Path, "--out", dir.File("out")];
+        string[] args = ["reproduce", "--scale", "tiny", "--only", "v", "--seeds", "2", "--ablation-seeds", "2", "--data-dir", dir.Path, "--out", dir.File("out")];
         var (code, output, error) = CliRunner.Run(args);
         Assert.True(code == 0, error + output);
         var table = File.ReadAllText(dir.File("out/tables/table-v.md"));
@@ -136,12 +146,12 @@ public class ReproduceTests
     }
 
     [Fact]
-    public void TableValuesShowMeanAndSampleSpread()
+    public void TableValuesShowTheMeanAndItsConfidenceInterval()
     {
         Assert.Equal("0.500", TableValue.Numbers([0.5], "number").ToString());
-        // mean 0.6, sample standard deviation sqrt(((0.1)^2 + (0.1)^2) / 1) = 0.1414
-        Assert.Equal("0.600 ± 0.141", TableValue.Numbers([0.5, 0.7], "number").ToString());
-        Assert.Equal("60.0% ± 14.1%", TableValue.Numbers([0.5, 0.7], "percent").ToString());
+        // mean 0.6, sample standard deviation 0.1414, 95% half-width 12.706 * 0.1414 / sqrt(2) = 1.2706
+        Assert.Equal("0.600 ± 1.271", TableValue.Numbers([0.5, 0.7], "number").ToString());
+        Assert.Equal("60.0% ± 127.1%", TableValue.Numbers([0.5, 0.7], "percent").ToString());
         Assert.Equal("+0.010", TableValue.Numbers([0.01], "signed").ToString());
         Assert.Equal("-2.5%", TableValue.Numbers([-0.025], "signed-percent").ToString());
         Assert.Equal("12.5×", TableValue.Numbers([12.5], "ratio").ToString());
@@ -167,8 +177,35 @@ public class ReproduceTests
             Assert.Equal(method, classifier.Method);
             Assert.True(classifier.LearningRate <= encoder.LearningRate, method);
         }
-        Assert.Equal(1, UnlearningMethods.Defaults("gp", false).Gamma); // the paper's eq. 2 keeps all three terms
-        Assert.Equal(1e-4, UnlearningMethods.Defaults("random-labels", true).LearningRate);
-        Assert.Equal(new UnlearningSettings().LearningRate, UnlearningMethods.Defaults("memgp", false).LearningRate);
+        Assert.Equal(1, UnlearningMethods.UntunedDefaults("gp", false).Gamma); // the paper's eq. 2 keeps all three terms
+        Assert.Equal(1e-4, UnlearningMethods.UntunedDefaults("random-labels", true).LearningRate);
+        Assert.Equal(new UnlearningSettings().LearningRate, UnlearningMethods.UntunedDefaults("memgp", false).LearningRate);
+    }
+
+    [Fact]
+    public void TuningChoosesFromItsGridOnItsOwnSeedsAndReproduceRefusesToReportThem()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 400, testCount: 100, size: 12);
+        var (code, output, error) = CliRunner.Run("tune", "--scale", "tiny", "--seed", "5", "--epochs", "1", "2", "--lr-factors", "1", "--data-dir", dir.Path, "--out", dir.File("out"));
+        Assert.True(code == 0, error + output);
+        var tuned = TunedDefaults.Load(dir.File("out/tuned-defaults.json"));
+        Assert.Equal([5L], tuned.TuningSeeds);
+        Assert.Equal(UnlearningMethods.For(false).Count() + UnlearningMethods.For(true).Count(), tuned.Methods.Count);
+        foreach (var m in tuned.Methods)
+        {
+            Assert.Equal(UnlearningMethods.UntunedDefaults(m.Method, m.Kind == "classifier").LearningRate, m.LearningRate);
+            Assert.Contains(m.Epochs, new[] { 1, 2 });
+            Assert.InRange(m.Distance, 0, 1);
+        }
+        Assert.Contains("| encoder | MemGP (paper, optimized) |", File.ReadAllText(dir.File("out/tuning.md")));
+
+        var (refused, _, refusal) = CliRunner.Run("reproduce", "--scale", "tiny", "--seed", "4", "--seeds", "2", "--tuned", dir.File("out/tuned-defaults.json"), "--out", dir.File("report"));
+        Assert.Equal(1, refused);
+        Assert.Contains("tuned on seed 5", refusal);
+        var settings = new ReproduceSettings { Scale = "tiny", FirstSeed = 6, Tuned = tuned };
+        settings.Validate();
+        var memgp = tuned.Methods.Single(m => m.Kind == "encoder" && m.Method == "memgp");
+        Assert.Equal(memgp.Epochs, settings.Unlearning("memgp", false, 6).Epochs);
     }
 }

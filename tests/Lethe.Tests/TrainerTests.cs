@@ -101,7 +101,7 @@ public class TrainerTests
     {
         // docs/overfit-preset.md reports runs of exactly these settings; change both together.
         var s = TrainingPresets.Get("overfit", method);
-        Assert.Equal((256, 256, 600, 64, 0.1, 1e-3), (s.Members, s.NonMembers, s.Epochs, s.BatchSize, s.Temperature, s.LearningRate));
+        Assert.Equal((256, 4096, 600, 64, 0.1, 1e-3), (s.Members, s.NonMembers, s.Epochs, s.BatchSize, s.Temperature, s.LearningRate));
         Assert.Equal((32, 256, false), (s.Encoder.Width, s.Encoder.FeatureDim, s.Encoder.Pooled));
         Assert.Equal(AugmentationSettings.Weak, s.Augmentation);
         Assert.Equal((1024, 50), (s.QueueSize, s.EvalEvery));

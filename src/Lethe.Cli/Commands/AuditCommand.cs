@@ -61,9 +61,9 @@ public static class AuditCommand
             var report = Audit.Run(Path.GetFullPath(checkpointPath), model, target.Data, split, settings, device, shadowModel,
                 stage => console.MarkupLineInterpolated($"[grey]audit: {stage}[/]"));
             shadowModel?.Dispose();
-            Write(report, folder);
+            Audit.Write(report, folder);
             Show(console, [("", report)]);
-            console.MarkupLineInterpolated($"Wrote {Path.GetFullPath(Path.Combine(folder, "audit.json"))} and audit.md ({report.Seconds:F1} s).");
+            console.MarkupLineInterpolated($"Wrote {Path.GetFullPath(Path.Combine(folder, "audit.json"))}, audit.md and the per-sample audit.scores.csv ({report.Seconds:F1} s).");
             return LetheCli.Ok;
         });
         return command;
@@ -105,13 +105,6 @@ public static class AuditCommand
             ?? throw new LetheException($"cannot tell which run {checkpoint} belongs to (no {ForgetRequest.FileName} or {RunFolder.SettingsFile} beside it): give --run");
         var run = TrainingRun.Open(owner, dataDir);
         return (run, run.Split, checkpoint);
-    }
-
-    /// <summary>audit.json and audit.md in <paramref name="folder"/>.</summary>
-    internal static void Write(IAuditReport report, string folder)
-    {
-        LetheJson.WriteFile(Path.Combine(folder, "audit.json"), (object)report);
-        AtomicFile.WriteAllText(Path.Combine(folder, "audit.md"), report.Markdown());
     }
 
     /// <summary>A shadow run must be a shadow (TrainOn = shadow) of the target's recipe, its seed aside, on the same shadow sets.</summary>

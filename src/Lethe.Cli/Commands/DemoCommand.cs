@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Lethe.Audits;
 using Lethe.Data;
 using Lethe.Experiments;
 using Lethe.Reports;
@@ -65,9 +66,7 @@ public static class DemoCommand
                 console.MarkupLineInterpolated($"[bold][[{stages.Length + 1}/{stages.Length + 1}]] report[/] [grey](demo time {watch.Elapsed:mm\\:ss})[/]");
                 foreach (var audit in new[] { result.Before, result.After, result.Retrained })
                 {
-                    var auditFolder = Path.Combine(folder, "audits");
-                    LetheJson.WriteFile(Path.Combine(auditFolder, $"{audit.Report.Model}.json"), audit.Report);
-                    AtomicFile.WriteAllText(Path.Combine(auditFolder, $"{audit.Report.Model}.md"), audit.Report.Markdown());
+                    Audit.Write(audit.Report, Path.Combine(folder, "audits"), audit.Report.Model);
                 }
                 var files = DemoReport.Write(result, folder);
                 LetheJson.WriteFile(Path.Combine(folder, "demo.json"), new { result.Targets, allTargetsMet = result.Targets.AllMet, result.Timings, unlearning = result.Unlearning });

@@ -6,6 +6,7 @@ using Lethe.Reports;
 using Lethe.Runtime;
 using Lethe.Storage;
 using Lethe.Training;
+using Lethe.Unlearning;
 using Spectre.Console;
 
 namespace Lethe.Cli.Commands;
@@ -27,8 +28,10 @@ public static class ReproduceCommand
             Description = $"Tables to run: {string.Join(", ", ReproduceSettings.AllTables)} (default: all)",
             AllowMultipleArgumentsPerToken = true,
         };
-        var seeds = new Option<int>("--seeds") { Description = "Repeat each cell with this many seeds and report mean ± spread", DefaultValueFactory = _ => defaults.Seeds };
-        var seed = new Option<long>("--seed") { Description = "First seed", DefaultValueFactory = _ => defaults.FirstSeed };
+        var seeds = new Option<int>("--seeds") { Description = "Report seeds: measure each cell with this many seeds and report the mean ± its 95% confidence interval", DefaultValueFactory = _ => defaults.Seeds };
+        var seed = new Option<long>("--seed") { Description = "First report seed (must not be a seed the unlearning defaults were tuned on)", DefaultValueFactory = _ => defaults.FirstSeed };
+        var ablationSeeds = new Option<int>("--ablation-seeds") { Description = "How many of the report seeds tables III-VI use", DefaultValueFactory = _ => defaults.AblationSeeds };
+        var tuned = new Option<string?>("--tuned") { Description = "Unlearning defaults from lethe tune (default: the built-in ones tuned at the small scale, where the scale is small)" };
         var datasets = new Option<string[]>("--datasets")
         {
             Description = "Data sets of tables II and VII (the first one serves the other tables too); default: fashion-mnist, or cifar10 cifar100 svhn at paper scale",
@@ -38,7 +41,7 @@ public static class ReproduceCommand
         var dataDir = CommonOptions.DataDir();
         var command = new Command("reproduce", "Run the paper's experiments (tables II-VII) and compare every unlearning method; resumable, cached per experiment")
         {
-            output, scale, only, seeds, seed, datasets, shards, dataDir,
+            output, scale, only, seeds, seed, ablationSeeds, tuned, datasets, shards, dataDir,
         };
         command.SetAction(parse =>
         {
@@ -53,7 +56,10 @@ public static class ReproduceCommand
                 Datasets = Split(parse.GetValue(datasets)) is { Count: > 0 } d ? d : null,
                 Seeds = parse.GetValue(seeds),
                 FirstSeed = parse.GetValue(seed),
+                AblationSeeds = parse.GetValue(ablationSeeds),
                 SisaShards = parse.GetValue(shards),
+                Tuned = parse.GetValue(tuned) is { } path ? TunedDefaults.Load(path) : null,
+                TunedPath = parse.GetValue(tuned) is { } p ? Path.GetFullPath(p) : null,
             };
             settings.Validate();
             // One folder per scale by default: a quick tiny run must not replace the small scale's training runs.
@@ -64,32 +70,13 @@ public static class ReproduceCommand
 
             using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint; run reproduce again to continue");
             var watch = Stopwatch.StartNew();
-            var hooks = new ReproduceHooks
-            {
-                LoadData = name => Datasets.Load(Datasets.Parse(name), directory),
-                Train = (recipe, data, split, run, resume, token) =>
-                {
-                    if (resume) console.MarkupLineInterpolated($"[grey]resuming {run} from its newest checkpoint[/]");
-                    return TrainingProgress.Run(console, recipe, data, split, run, device, resume, token).Completed;
-                },
-                OnStage = stage => console.MarkupLineInterpolated($"[bold]{stage}[/] [grey]({watch.Elapsed:hh\\:mm\\:ss})[/]"),
-                OnShardEpoch = (shard, m) =>
-                {
-                    if (m.Evaluated) console.WriteLine($"  shard {shard}: {TrainingProgress.Describe(m, settings.Recipe(ReproduceSettings.ClassifierModel, settings.MainDataset, settings.FirstSeed).Epochs)}");
-                },
-                OnUnlearningEpoch = e => console.WriteLine($"  epoch {e.Epoch}: total {e.Total:F4}  train {e.Train:F4}  penalty {e.Penalty:F5}  ({e.Seconds:F1} s)"),
-            };
+            var hooks = Hooks(console, directory, device, watch, settings.Recipe(ReproduceSettings.ClassifierModel, settings.MainDataset, settings.FirstSeed).Epochs);
             var pipeline = new ReproducePipeline(settings, folder, device, hooks);
             try
             {
                 var result = pipeline.Run(cancel.Token);
                 var files = ReproduceReport.Write(result, folder);
-                foreach (var table in result.Tables)
-                {
-                    var shown = new Table().Title(table.Title).AddColumns([.. table.Columns.Select(c => Markup.Escape(c))]);
-                    foreach (var row in table.Rows) shown.AddRow([.. row.Select(v => Markup.Escape(v.ToString()))]);
-                    console.Write(shown);
-                }
+                Show(console, result.Tables);
                 console.MarkupLineInterpolated(
                     $"Experiments: {result.Measured} measured now, {result.Reused} read from cells/. Tables in {Path.GetFullPath(Path.Combine(folder, ReproduceReport.TablesFolder))}; report: {Path.GetFullPath(files.Markdown)} and {Path.GetFullPath(files.Html)} ({watch.Elapsed:hh\\:mm\\:ss}).");
                 return LetheCli.Ok;
@@ -101,5 +88,33 @@ public static class ReproduceCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Data loading, training with a progress display, and stage logs, for reproduce and tune.</summary>
+    internal static ReproduceHooks Hooks(IAnsiConsole console, string? directory, TorchSharp.torch.Device device, Stopwatch watch, int shardEpochs) => new()
+    {
+        LoadData = name => Datasets.Load(Datasets.Parse(name), directory),
+        Train = (recipe, data, split, run, resume, token) =>
+        {
+            if (resume) console.MarkupLineInterpolated($"[grey]resuming {run} from its newest checkpoint[/]");
+            return TrainingProgress.Run(console, recipe, data, split, run, device, resume, token).Completed;
+        },
+        OnStage = stage => console.MarkupLineInterpolated($"[bold]{stage}[/] [grey]({watch.Elapsed:hh\\:mm\\:ss})[/]"),
+        OnShardEpoch = (shard, m) =>
+        {
+            if (m.Evaluated) console.WriteLine($"  shard {shard}: {TrainingProgress.Describe(m, shardEpochs)}");
+        },
+        OnUnlearningEpoch = e => console.WriteLine($"  epoch {e.Epoch}: total {e.Total:F4}  train {e.Train:F4}  penalty {e.Penalty:F5}  ({e.Seconds:F1} s)"),
+    };
+
+    /// <summary>Prints result tables.</summary>
+    internal static void Show(IAnsiConsole console, IEnumerable<ResultTable> tables)
+    {
+        foreach (var table in tables)
+        {
+            var shown = new Table().Title(table.Title).AddColumns([.. table.Columns.Select(c => Markup.Escape(c))]);
+            foreach (var row in table.Rows) shown.AddRow([.. row.Select(v => Markup.Escape(v.ToString()))]);
+            console.Write(shown);
+        }
     }
 }

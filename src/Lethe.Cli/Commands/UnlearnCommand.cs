@@ -83,7 +83,7 @@ public static class UnlearnCommand
                     return 130;
                 }
                 var after = Audit.Run(Path.GetFullPath(request.CheckpointPath(folder)), model, target.Data, split, audit, device);
-                AuditCommand.Write(after, Path.Combine(folder, "audit"));
+                Audit.Write(after, Path.Combine(folder, "audit"));
                 AuditCommand.Show(console, [("before", before), ("after", after)]);
             }
             var result = request.Result;

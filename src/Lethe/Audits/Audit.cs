@@ -1,6 +1,7 @@
 using Lethe.Contrastive;
 using Lethe.Data;
 using Lethe.Models;
+using Lethe.Storage;
 using static TorchSharp.torch;
 
 namespace Lethe.Audits;
@@ -9,6 +10,9 @@ namespace Lethe.Audits;
 public interface IAuditReport
 {
     double Seconds { get; }
+
+    /// <summary>Every attack's per-sample scores (scores.csv); null for a report read back from audit.json.</summary>
+    MembershipScores? Scores { get; }
 
     /// <summary>
     /// The attack the tables lead with: EncoderMI's threshold attack on an encoder's head, the confidence threshold attack
@@ -29,6 +33,21 @@ public interface IAuditReport
 /// <summary>The audit of any learner: <see cref="EncoderAudit"/> for encoders, <see cref="ClassifierAudit"/> for classifiers.</summary>
 public static class Audit
 {
+    /// <summary>
+    /// Writes <paramref name="stem"/>.json, .md and, when the report has them, its per-sample scores as
+    /// <paramref name="stem"/>.scores.csv (<paramref name="compressScores"/>: .scores.csv.gz) into <paramref name="folder"/>.
+    /// </summary>
+    public static void Write(IAuditReport report, string folder, string stem = "audit", bool compressScores = false)
+    {
+        LetheJson.WriteFile(Path.Combine(folder, stem + ".json"), (object)report);
+        AtomicFile.WriteAllText(Path.Combine(folder, stem + ".md"), report.Markdown());
+        report.Scores?.Write(ScoresPath(folder, stem, compressScores));
+    }
+
+    /// <summary>Where <see cref="Write"/> puts the scores.</summary>
+    public static string ScoresPath(string folder, string stem = "audit", bool compressed = false) =>
+        Path.Combine(folder, stem + (compressed ? ".scores.csv.gz" : ".scores.csv"));
+
     /// <summary>
     /// Audits <paramref name="model"/> on <paramref name="split"/>'s forget, retained and non-member groups; the attacks are
     /// fitted on a calibration part of the target's data, or on <paramref name="shadow"/>'s shadow members and non-members.

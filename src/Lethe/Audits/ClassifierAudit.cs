@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using Lethe.Data;
 using Lethe.Models;
 using Lethe.Runtime;
@@ -25,10 +26,13 @@ public sealed record ClassifierAuditReport(
     double TestAccuracy,
     double Seconds) : IAuditReport
 {
+    [JsonIgnore]
+    public MembershipScores? Scores { get; init; }
+
     public AttackMetrics Headline(bool forget) => (forget ? ForgetAttacks : RetainAttacks).Confidence;
 
     public IEnumerable<(string Output, string Attack, AttackMetrics Metrics)> Attacks(bool forget) =>
-        MembershipAttacks.Results(null, forget ? ForgetAttacks : RetainAttacks).Select(a => ("logits", a.Attack, a.Metrics));
+        MembershipAttacks.Results(null, forget ? ForgetAttacks : RetainAttacks).Select(a => (ClassifierAudit.Output, a.Attack, a.Metrics));
 
     public IReadOnlyList<(string Measure, double Value)> Utility => [("test accuracy", TestAccuracy)];
 
@@ -42,6 +46,9 @@ public sealed record ClassifierAuditReport(
 /// </summary>
 public static class ClassifierAudit
 {
+    /// <summary>The name of a classifier's output in attack names (logits/confidence, say).</summary>
+    public const string Output = "logits";
+
     public static ClassifierAuditReport Run(string name, Learner model, Dataset data, MembershipSplit split, AuditSettings settings, Device device, Learner? shadow = null) =>
         model.Evaluating(() => shadow is null
             ? Run(name, model.forward, data, split, settings, device)
@@ -62,6 +69,8 @@ public static class ClassifierAudit
             ? (Signals(model, data.Train, groups.CalibrationMembers), Signals(model, data.Test, groups.CalibrationNonMembers))
             : (Signals(shadow, data.Train, split.ShadowMembers), Signals(shadow, data.Train, split.ShadowNonMembers));
         var seed = Seeds.Derive(settings.Seed, "audit/attack/classifier");
+        var scores = SupervisedMembershipAttack.Fit(knownMembers, knownNonMembers, seed)
+            .Select(a => new AttackScores($"{Output}/{a.Name}", a.Threshold, a.Score(forget), a.Score(retain), a.Score(nonMembers))).ToArray();
         static ClassifierGroupDiagnostics Diagnose(string group, PredictionSignals s) => new(
             group, s.Count, s.Top1.Average(), s.Top3.Average(), s.Entropy.Average(), s.Loss.Average(), s.Correct!.Count(c => c) / (double)s.Count);
         return new ClassifierAuditReport(
@@ -69,10 +78,13 @@ public static class ClassifierAudit
             groups.Forget.Length, groups.Retain.Length, groups.NonMembers.Length,
             shadow is null ? groups.CalibrationMembers.Length : split.ShadowMembers.Length,
             shadow is null ? groups.CalibrationNonMembers.Length : split.ShadowNonMembers.Length,
-            SupervisedMembershipAttack.Run(knownMembers, knownNonMembers, forget, nonMembers, seed),
-            SupervisedMembershipAttack.Run(knownMembers, knownNonMembers, retain, nonMembers, seed),
+            MembershipAttacks.SupervisedResult(scores, forget: true),
+            MembershipAttacks.SupervisedResult(scores, forget: false),
             [Diagnose("forget", forget), Diagnose("retain", retain), Diagnose("non-members", nonMembers)],
             ClassifierSignals.Accuracy(model, data.Test, settings.TestIds(data.Test.Count), device),
-            watch.Elapsed.TotalSeconds);
+            watch.Elapsed.TotalSeconds)
+        {
+            Scores = MembershipScores.Create(name, groups.Forget, groups.Retain, groups.NonMembers, scores),
+        };
     }
 }

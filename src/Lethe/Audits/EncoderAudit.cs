@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using Lethe.Contrastive;
 using Lethe.Data;
 using Lethe.Models;
@@ -114,6 +115,9 @@ public sealed record EncoderAuditReport(
     double? LinearProbeAccuracy,
     double Seconds) : IAuditReport
 {
+    [JsonIgnore]
+    public MembershipScores? Scores { get; init; }
+
     public OutputAudit Output(string name) => name == "backbone" ? Backbone : Head;
 
     public AttackMetrics Headline(bool forget) => (forget ? Head.ForgetEncoderMi : Head.RetainEncoderMi).Threshold;
@@ -177,6 +181,7 @@ public static class EncoderAudit
         }
 
         onStage?.Invoke("attacks");
+        var scores = new List<AttackScores>();
         OutputAudit Attack(string output)
         {
             var km = knownMembers.Output(output);
@@ -185,12 +190,19 @@ public static class EncoderAudit
             var r = retain.Output(output);
             var n = nonMembers.Output(output);
             var seed = Seeds.Derive(settings.Seed, $"audit/attack/{output}");
+            FittedAttack<OutputSignals>[] fitted =
+            [
+                .. EncoderMembershipAttack.Fit(km, kn, seed),
+                .. SupervisedMembershipAttack.Fit(km.Prediction, kn.Prediction, seed).Select(a => a.On<OutputSignals>(s => s.Prediction)),
+            ];
+            var attacks = fitted.Select(a => new AttackScores($"{output}/{a.Name}", a.Threshold, a.Score(f), a.Score(r), a.Score(n))).ToArray();
+            scores.AddRange(attacks);
             return new OutputAudit(
                 output,
-                EncoderMembershipAttack.Run(km, kn, f, n, seed),
-                EncoderMembershipAttack.Run(km, kn, r, n, seed),
-                SupervisedMembershipAttack.Run(km.Prediction, kn.Prediction, f.Prediction, n.Prediction, seed),
-                SupervisedMembershipAttack.Run(km.Prediction, kn.Prediction, r.Prediction, n.Prediction, seed),
+                MembershipAttacks.EncoderResult(attacks, forget: true),
+                MembershipAttacks.EncoderResult(attacks, forget: false),
+                MembershipAttacks.SupervisedResult(attacks, forget: true),
+                MembershipAttacks.SupervisedResult(attacks, forget: false),
                 [GroupDiagnostics.Of("forget", f), GroupDiagnostics.Of("retain", r), GroupDiagnostics.Of("non-members", n)]);
         }
         var head = Attack("head");
@@ -201,7 +213,10 @@ public static class EncoderAudit
         var report = new EncoderAuditReport(
             name, shadow is null ? "calibration" : "shadow", settings,
             groups.Forget.Length, groups.Retain.Length, groups.NonMembers.Length, knownMembers.Ids.Length, knownNonMembers.Ids.Length,
-            head, backbone, knn, probe, watch.Elapsed.TotalSeconds);
+            head, backbone, knn, probe, watch.Elapsed.TotalSeconds)
+        {
+            Scores = MembershipScores.Create(name, groups.Forget, groups.Retain, groups.NonMembers, scores),
+        };
         return new EncoderAuditResult(report, forget, retain, nonMembers);
     }
 

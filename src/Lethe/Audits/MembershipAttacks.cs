@@ -29,6 +29,17 @@ public static class MembershipAttacks
     public static IEnumerable<(string Attack, AttackMetrics Metrics)> Results(EncoderAttackResult? views, SupervisedAttackResult prediction) =>
         All.Where(a => views is not null || !a.NeedsViews).Select(a => (a.DisplayName, a.Metrics(views, prediction)));
 
+    /// <summary>EncoderMI's figures on one output, from that output's attack scores (head/encodermi-threshold, ...).</summary>
+    public static EncoderAttackResult EncoderResult(IReadOnlyList<AttackScores> output, bool forget) =>
+        new(Metrics(output, "encodermi-threshold", forget), Metrics(output, "encodermi-vector", forget));
+
+    /// <summary>The supervised attacks' figures on one output, from that output's attack scores.</summary>
+    public static SupervisedAttackResult SupervisedResult(IReadOnlyList<AttackScores> output, bool forget) =>
+        new(Metrics(output, "confidence", forget), Metrics(output, "entropy", forget), Metrics(output, "loss", forget), Metrics(output, "model-based", forget));
+
+    static AttackMetrics Metrics(IReadOnlyList<AttackScores> output, string attack, bool forget) =>
+        output.Single(a => a.Attack.EndsWith("/" + attack, StringComparison.Ordinal)).Metrics(forget);
+
     /// <summary>One line per attack, for help texts.</summary>
     public static string Help() => string.Join("; ", All.Select(a => $"{a.DisplayName}: {a.Summary}"));
 }

@@ -12,19 +12,18 @@ public sealed record SupervisedAttackResult(AttackMetrics Confidence, AttackMetr
 /// </summary>
 public static class SupervisedMembershipAttack
 {
-    public static SupervisedAttackResult Run(PredictionSignals knownMembers, PredictionSignals knownNonMembers, PredictionSignals members, PredictionSignals nonMembers, long seed)
+    public static IReadOnlyList<FittedAttack<PredictionSignals>> Fit(PredictionSignals knownMembers, PredictionSignals knownNonMembers, long seed)
     {
-        AttackMetrics Threshold(Func<PredictionSignals, double[]> score)
-        {
-            var threshold = MembershipMetrics.BestThreshold(score(knownMembers), score(knownNonMembers));
-            return MembershipMetrics.Evaluate(score(members), score(nonMembers), threshold);
-        }
+        FittedAttack<PredictionSignals> Threshold(string name, Func<PredictionSignals, double[]> score) =>
+            new(name, score, MembershipMetrics.BestThreshold(score(knownMembers), score(knownNonMembers)));
 
         var model = AttackClassifier.Fit(knownMembers.TopProbabilities, knownNonMembers.TopProbabilities, seed);
-        return new SupervisedAttackResult(
-            Threshold(p => p.Top1),
-            Threshold(p => [.. p.Entropy.Select(e => -e)]),
-            Threshold(p => [.. p.Loss.Select(l => -l)]),
-            MembershipMetrics.Evaluate(model.Score(members.TopProbabilities), model.Score(nonMembers.TopProbabilities), 0));
+        return
+        [
+            Threshold("confidence", p => p.Top1),
+            Threshold("entropy", p => [.. p.Entropy.Select(e => -e)]),
+            Threshold("loss", p => [.. p.Loss.Select(l => -l)]),
+            new("model-based", p => model.Score(p.TopProbabilities), 0),
+        ];
     }
 }

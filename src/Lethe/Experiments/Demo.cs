@@ -19,7 +19,7 @@ public sealed record DemoSettings
 
     public long Seed { get; init; }
 
-    public UnlearningSettings Unlearning { get; init; } = new();
+    public UnlearningSettings Unlearning { get; init; } = UnlearningMethods.Defaults("memgp", classifier: false);
 
     public AuditSettings Audit { get; init; } = new();
 

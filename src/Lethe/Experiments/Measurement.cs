@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Lethe.Audits;
 
 namespace Lethe.Experiments;
@@ -21,6 +22,10 @@ public sealed record Measurement(
     double? Seconds,
     string? Note)
 {
+    /// <summary>Every attack's per-sample scores of the audited model (kept beside the cell, not in it).</summary>
+    [JsonIgnore]
+    public MembershipScores? Scores { get; init; }
+
     public static Measurement Of(IAuditReport report, double? seconds = null, string? note = null) => report switch
     {
         EncoderAuditReport encoder => Of(encoder, seconds, note),

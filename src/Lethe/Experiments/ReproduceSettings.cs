@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Lethe.Audits;
 using Lethe.Training;
 using Lethe.Unlearning;
@@ -31,10 +32,36 @@ public sealed record ReproduceSettings
     /// <summary>Data sets of tables II and VII; the first one also serves every other table. Null: the scale's default.</summary>
     public IReadOnlyList<string>? Datasets { get; init; }
 
-    /// <summary>Each cell is measured with seeds FirstSeed .. FirstSeed + Seeds - 1 (split, training, unlearning, audit).</summary>
-    public int Seeds { get; init; } = 1;
+    /// <summary>
+    /// The report seeds: each cell is measured with seeds FirstSeed .. FirstSeed + Seeds - 1, each drawing its own split,
+    /// training, unlearning and audit. They must not include a seed the unlearning defaults were tuned on.
+    /// </summary>
+    public int Seeds { get; init; } = 3;
 
-    public long FirstSeed { get; init; }
+    public long FirstSeed { get; init; } = 1;
+
+    /// <summary>How many of the report seeds tables III to VI use (the headline tables II, VII and the method tables use all).</summary>
+    public int AblationSeeds { get; init; } = 1;
+
+    /// <summary>
+    /// The unlearning defaults tuned on other seeds (`lethe tune`); null: the built-in ones when they were tuned at this
+    /// scale, else the hand-set defaults. Not saved: <see cref="TunedFrom"/> names its source.
+    /// </summary>
+    [JsonIgnore]
+    public TunedDefaults? Tuned { get; init; }
+
+    /// <summary>The file <see cref="Tuned"/> was read from.</summary>
+    public string? TunedPath { get; init; }
+
+    /// <summary>Where the unlearning defaults came from, for the record.</summary>
+    public string TunedFrom => Tuned is not null ? TunedPath ?? "a tuned-defaults file" : EffectiveTuned is not null ? "built-in tuned defaults" : "hand-set defaults (not tuned)";
+
+    /// <summary>The tuned defaults this run uses: the given ones, or the built-in ones when they were tuned at this scale.</summary>
+    [JsonIgnore]
+    public TunedDefaults? EffectiveTuned => Tuned ?? (TunedDefaults.BuiltIn is { } b && b.Scale == Scale ? b : null);
+
+    /// <summary>The tuning seeds behind the unlearning defaults (empty when the defaults were set by hand).</summary>
+    public IReadOnlyList<long> TuningSeeds => EffectiveTuned?.TuningSeeds ?? [];
 
     public IReadOnlyList<double> ForgetFractions { get; init; } = DefaultForgetFractions;
 
@@ -52,6 +79,9 @@ public sealed record ReproduceSettings
 
     public IEnumerable<long> SeedValues => Enumerable.Range(0, Seeds).Select(i => FirstSeed + i);
 
+    /// <summary>The seeds of tables III to VI.</summary>
+    public IEnumerable<long> AblationSeedValues => SeedValues.Take(Math.Min(AblationSeeds, Seeds));
+
     public bool Runs(string table) => Tables.Contains(table);
 
     /// <summary>The training recipe of <paramref name="model"/> (an encoder method or the classifier) at this scale.</summary>
@@ -64,13 +94,17 @@ public sealed record ReproduceSettings
 
     public UnlearningSettings Unlearning(string method, bool classifier, long seed)
     {
-        var settings = UnlearningMethods.Defaults(method, classifier) with { Seed = seed };
-        return Scale == "tiny" ? settings with { Epochs = 2, BatchSize = 8 } : settings;
+        var untuned = UnlearningMethods.UntunedDefaults(method, classifier) with { Seed = seed };
+        if (Scale == "tiny") untuned = untuned with { Epochs = 2, BatchSize = 8 };
+        return EffectiveTuned?.Apply(untuned, classifier) ?? untuned;
     }
 
+    /// <summary>Whether audits train a linear probe (tuning leaves it out: its criterion does not read utility).</summary>
+    public bool LinearProbe { get; init; } = true;
+
     public AuditSettings Audit(long seed) => Scale == "tiny"
-        ? new AuditSettings { Views = 3, ReferenceSamples = 16, LinearProbeEpochs = 20, TestSamples = 500, Seed = seed }
-        : new AuditSettings { Seed = seed };
+        ? new AuditSettings { Views = 3, ReferenceSamples = 16, LinearProbeEpochs = 20, TestSamples = 500, Seed = seed, LinearProbe = LinearProbe }
+        : new AuditSettings { Seed = seed, LinearProbe = LinearProbe };
 
     public void Validate()
     {
@@ -79,6 +113,8 @@ public sealed record ReproduceSettings
         var unknown = Tables.FirstOrDefault(t => !AllTables.Contains(t));
         if (unknown is not null) throw new LetheException($"unknown table '{unknown}': use {string.Join(", ", AllTables)}");
         if (Seeds < 1) throw new LetheException($"seeds must be at least 1, not {Seeds}");
+        if (AblationSeeds < 1) throw new LetheException($"ablation seeds must be at least 1, not {AblationSeeds}");
+        EffectiveTuned?.CheckDisjoint(SeedValues, TunedFrom);
         if (ForgetFractions.Any(f => f is <= 0 or >= 1 || double.IsNaN(f))) throw new LetheException("forget fractions must lie between 0 and 1 (exclusive)");
         if (SisaShards < 1) throw new LetheException($"SISA needs at least one shard, not {SisaShards}");
         if (!ContrastiveMethods.Contains(MainMethod)) throw new LetheException($"unknown contrastive method '{MainMethod}'");

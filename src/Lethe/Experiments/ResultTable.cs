@@ -3,8 +3,8 @@ using Lethe.Reports;
 namespace Lethe.Experiments;
 
 /// <summary>
-/// One cell of a result table: text, or one number per seed shown as the mean (± the sample standard deviation when
-/// there are several). Null values mean "not measured" (a linear probe that was switched off, say) and show as a dash.
+/// One cell of a result table: text, or one number per seed shown as the mean (± the half-width of its 95% confidence
+/// interval when there are several; <see cref="MeanInterval"/>). Null values mean "not measured" (a linear probe that was switched off, say) and show as a dash.
 /// </summary>
 public sealed record TableValue(string? Label, double[]? Values, string Format)
 {
@@ -15,8 +15,8 @@ public sealed record TableValue(string? Label, double[]? Values, string Format)
 
     public double? Mean => Values is { Length: > 0 } v ? v.Average() : null;
 
-    /// <summary>Sample standard deviation over seeds; null with fewer than two.</summary>
-    public double? Spread => Values is { Length: > 1 } v ? Math.Sqrt(v.Sum(x => (x - v.Average()) * (x - v.Average())) / (v.Length - 1)) : null;
+    /// <summary>Half-width of the 95% confidence interval of the mean over seeds; null with fewer than two.</summary>
+    public double? Ci95 => Values is { } v ? MeanInterval.HalfWidth(v) : null;
 
     public override string ToString()
     {
@@ -24,7 +24,7 @@ public sealed record TableValue(string? Label, double[]? Values, string Format)
         if (Mean is not { } mean) return "–";
         if (double.IsNaN(mean)) return "NaN";
         var text = Show(mean);
-        return Spread is { } spread ? $"{text} ± {Show(spread, spread: true)}" : text;
+        return Ci95 is { } spread ? $"{text} ± {Show(spread, spread: true)}" : text;
     }
 
     string Show(double value, bool spread = false) => Format switch

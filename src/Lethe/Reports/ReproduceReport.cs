@@ -43,14 +43,14 @@ public static class ReproduceReport
         return ReportWriter.Write(folder, MarkdownFile, HtmlFile, Title(result), figures, image => Render(result, image, figures));
     }
 
-    /// <summary>A table as JSON: its columns, and per row each cell's text or per-seed values with mean and spread.</summary>
+    /// <summary>A table as JSON: its columns, and per row each cell's text or per-seed values with their mean and 95% confidence half-width.</summary>
     public static object Json(ResultTable table) => new
     {
         table.Id,
         table.Title,
         table.Caption,
         table.Columns,
-        Rows = table.Rows.Select(row => row.Select(v => new { v.Label, v.Values, v.Mean, v.Spread, v.Format, Text = v.ToString() })),
+        Rows = table.Rows.Select(row => row.Select(v => new { v.Label, v.Values, v.Mean, v.Ci95, v.Format, Text = v.ToString() })),
     };
 
     static string Title(ReproduceResult r) => $"Lethe: the paper's experiments at {r.Settings.Scale} scale";

@@ -88,7 +88,7 @@ public sealed class Trainer
     /// <summary>Builds the learner with the run's initialisation seed.</summary>
     public Learner CreateModel()
     {
-        return Seeds.WithGlobalGenerator(Seeds.Derive(settings.Seed, "init"), () => TrainingRun.Build(settings, data, device));
+        return Seeds.WithGlobalGenerator(Seeds.Derive(settings.RandomnessSeed, "init"), () => TrainingRun.Build(settings, data, device));
     }
 
     public OptimizerHelper CreateOptimizer(Learner model) => settings.Optimizer switch
@@ -137,8 +137,8 @@ public sealed class Trainer
         {
             var epochWatch = Stopwatch.StartNew();
             var order = TrainIds.ToArray();
-            Seeds.Random(settings.Seed, $"order/{epoch}").Shuffle(order);
-            using var generator = new Generator((ulong)Seeds.Derive(settings.Seed, $"augment/{epoch}"));
+            Seeds.Random(settings.RandomnessSeed, $"order/{epoch}").Shuffle(order);
+            using var generator = new Generator((ulong)Seeds.Derive(settings.RandomnessSeed, $"augment/{epoch}"));
             double lossSum = 0;
             double lr = 0;
             long correct = 0;

@@ -56,7 +56,11 @@ public static class UnlearningMethods
     public static string DisplayName(string name) => All.FirstOrDefault(m => m.Name == name)?.DisplayName ?? name;
 
     /// <summary>The settings <paramref name="method"/> starts from on an encoder or a classifier.</summary>
-    public static UnlearningSettings Defaults(string method, bool classifier)
+    public static UnlearningSettings Defaults(string method, bool classifier) =>
+        TunedDefaults.BuiltIn?.Apply(UntunedDefaults(method, classifier), classifier) ?? UntunedDefaults(method, classifier);
+
+    /// <summary>The defaults set by hand (docs/baselines.md), before `lethe tune`'s learning rate and epochs: what tuning starts from.</summary>
+    public static UnlearningSettings UntunedDefaults(string method, bool classifier)
     {
         var info = Get(method);
         var settings = new UnlearningSettings { Method = method };

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Lethe.Audits;
 using Lethe.Storage;
 
 namespace Lethe.Experiments;
@@ -30,14 +31,14 @@ public sealed class CellCache(string folder)
     public double Seconds => seconds.Values.Sum();
 
     /// <summary>The cell from the cache, or measured by <paramref name="compute"/> (checked for a stop first) and stored.</summary>
-    public Measurement Get(CellKey key, object determinants, Func<(Measurement Measurement, object Report)> compute, Action beforeMeasuring)
+    public Measurement Get(CellKey key, object determinants, Func<(Measurement Measurement, IAuditReport Report)> compute, Action beforeMeasuring)
     {
         if (Cached(key, determinants) is { } cached) return cached;
         beforeMeasuring();
         var watch = Stopwatch.StartNew();
         var computed = compute();
         Store(key, determinants, computed, watch.Elapsed.TotalSeconds);
-        return computed.Measurement;
+        return cells[key];
     }
 
     /// <summary>The cell if it is known with these settings; <paramref name="count"/> counts it as reused.</summary>
@@ -50,10 +51,13 @@ public sealed class CellCache(string folder)
         {
             var cell = LetheJson.ReadFile<CellFile>(path, "experiment cell");
             if (cell.Signature != LetheJson.Serialize(determinants)) return null;
+            var scores = ScoresPath(key);
+            if (!File.Exists(scores)) return null; // a cell is measured again when its per-sample scores are missing
+            var measurement = cell.Measurement with { Scores = MembershipScores.Read(scores) };
             if (count) Reused++;
-            cells[key] = cell.Measurement;
+            cells[key] = measurement;
             seconds[key] = cell.Seconds;
-            return cell.Measurement;
+            return measurement;
         }
         catch (Exception e) when (e is LetheException or JsonException)
         {
@@ -64,14 +68,17 @@ public sealed class CellCache(string folder)
     /// <summary>Counts cells read together (SISA's two) as reused.</summary>
     public void CountReused(int count) => Reused += count;
 
-    public void Store(CellKey key, object determinants, (Measurement Measurement, object Report) computed, double wallSeconds)
+    public void Store(CellKey key, object determinants, (Measurement Measurement, IAuditReport Report) computed, double wallSeconds)
     {
-        LetheJson.WriteFile(Path.Combine(folder, AuditsFolder, key.Path + ".json"), computed.Report);
+        Audit.Write(computed.Report, Path.Combine(folder, AuditsFolder, Path.GetDirectoryName(key.Path)!), Path.GetFileName(key.Path), compressScores: true);
         LetheJson.WriteFile(CellPath(key), new CellFile(key.Path, LetheJson.Serialize(determinants), computed.Measurement, wallSeconds));
         Measured++;
-        cells[key] = computed.Measurement;
+        cells[key] = computed.Measurement with { Scores = computed.Report.Scores };
         seconds[key] = wallSeconds;
     }
+
+    /// <summary>A cell's per-sample scores, beside its audit.</summary>
+    public string ScoresPath(CellKey key) => Audit.ScoresPath(Path.Combine(folder, AuditsFolder, Path.GetDirectoryName(key.Path)!), Path.GetFileName(key.Path), compressed: true);
 
     string CellPath(CellKey key) => Path.Combine(folder, CellsFolder, key.Path + ".json");
 }

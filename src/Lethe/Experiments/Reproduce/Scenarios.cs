@@ -22,8 +22,11 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
 
     readonly Dictionary<string, Dataset> datasets = [];
 
-    /// <summary>One cell per seed of the settings.</summary>
+    /// <summary>One cell per report seed.</summary>
     public Measurement[] Seeds(Func<long, Measurement> cell) => [.. settings.SeedValues.Select(cell)];
+
+    /// <summary>One cell per seed of tables III to VI (the first of the report seeds).</summary>
+    public Measurement[] AblationSeeds(Func<long, Measurement> cell) => [.. settings.AblationSeedValues.Select(cell)];
 
     public Measurement Original(string model, string dataset, long seed, double fraction = BaseFraction)
     {
@@ -67,6 +70,22 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         });
     }
 
+    /// <summary>
+    /// A second retraining on the same split with independent initialisation, batch order and augmentation: how far
+    /// two exact retrainings differ, the yardstick of the verdict against retraining (docs/membership-metrics.md).
+    /// </summary>
+    public Measurement RetrainedAgain(string model, string dataset, long seed)
+    {
+        var (recipe, audit) = (settings.Recipe(model, dataset, seed), settings.Audit(seed));
+        var again = recipe with { TrainOn = "retain", TrainingSeed = Runtime.Seeds.Derive(seed, "retrain-again") };
+        return Cell(new CellKey(seed, dataset, model, BaseFraction, "retrained-again"), new { recipe = again, audit }, () =>
+        {
+            var (run, split) = Trained(again, "retrain-again", BaseFraction);
+            using var learner = run.LoadModel(device);
+            return Audited("retrained-again", learner, run.Data, split, audit, TrainedRuns.StepSeconds(run.Folder));
+        });
+    }
+
     /// <summary>SISA before and after deleting the forget set. Both cells are measured together: deletion changes the shards in place.</summary>
     public (Measurement Before, Measurement After) Sisa(string dataset, long seed)
     {
@@ -99,7 +118,7 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         var after = AuditSisa("sisa", sisa, data, split, audit, seconds, $"retrained {affected.Count} of {settings.SisaShards} shards");
         cache.Store(beforeKey, signature, before, beforeSeconds);
         cache.Store(afterKey, signature, after, watch.Elapsed.TotalSeconds - beforeSeconds);
-        return (before.Measurement, after.Measurement);
+        return (cache.Cells[beforeKey], cache.Cells[afterKey]);
     }
 
     /// <summary>How many members a forget share of <paramref name="model"/>'s split forgets (table VI's first column).</summary>
@@ -114,7 +133,7 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
     TrainingSettings SisaRecipe(TrainingSettings recipe) =>
         recipe with { BatchSize = Math.Max(1, Math.Min(recipe.BatchSize, recipe.Members / settings.SisaShards / 2)) };
 
-    (Measurement Measurement, object Report) AuditSisa(string name, Sisa sisa, Dataset data, MembershipSplit split, AuditSettings audit, double seconds, string? note = null)
+    (Measurement Measurement, IAuditReport Report) AuditSisa(string name, Sisa sisa, Dataset data, MembershipSplit split, AuditSettings audit, double seconds, string? note = null)
     {
         hooks.OnStage?.Invoke($"audit {name}");
         var shards = sisa.Load();
@@ -129,14 +148,14 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         }
     }
 
-    (Measurement Measurement, object Report) Audited(string name, Models.Learner learner, Dataset data, MembershipSplit split, AuditSettings audit, double? seconds, string? note = null)
+    (Measurement Measurement, IAuditReport Report) Audited(string name, Models.Learner learner, Dataset data, MembershipSplit split, AuditSettings audit, double? seconds, string? note = null)
     {
         hooks.OnStage?.Invoke($"audit {name} ({split.Forget.Length} forgotten)");
         var report = Audit.Run(name, learner, data, split, audit, device);
         return (Measurement.Of(report, seconds, note), report);
     }
 
-    Measurement Cell(CellKey key, object determinants, Func<(Measurement Measurement, object Report)> compute) =>
+    Measurement Cell(CellKey key, object determinants, Func<(Measurement Measurement, IAuditReport Report)> compute) =>
         cache.Get(key, determinants, compute, () => StopIfAsked("the experiments"));
 
     /// <summary>Makes sure the run (pretrain on the members or retrain on the retained ones) has finished; returns it and its split at <paramref name="fraction"/>.</summary>
