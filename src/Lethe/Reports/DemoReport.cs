@@ -150,12 +150,15 @@ public static class DemoReport
             space.Add(Plots.Scatter($"{Models[i]}", "cosine similarity", "top-1 probability", [.. groups.Select(g => new Series(g.Item1, g.Item2.Similarity, g.Item2.Prediction.Top1))]));
         }
 
+        const int TsneNonMembers = 256;
         var tsne = new List<byte[]>();
         foreach (var (a, i) in audits.Select((a, i) => (a, i)))
         {
-            var points = a.Forget.Head.Embedding.Concat(a.Retain.Head.Embedding).Concat(a.NonMembers.Head.Embedding).ToArray();
+            // t-SNE is quadratic in its points: at most TsneNonMembers of the (thousands of) scored non-members, the same ones for every model.
+            var nonMembers = a.NonMembers.Head.Embedding.Take(TsneNonMembers).ToArray();
+            var points = a.Forget.Head.Embedding.Concat(a.Retain.Head.Embedding).Concat(nonMembers).ToArray();
             var embedding = Tsne.Embed(points, new TsneSettings { Seed = r.Settings.Seed });
-            var counts = new[] { a.Forget.Ids.Length, a.Retain.Ids.Length, a.NonMembers.Ids.Length };
+            var counts = new[] { a.Forget.Ids.Length, a.Retain.Ids.Length, nonMembers.Length };
             var labels = new[] { "forget", "retain", "non-members" };
             var offset = 0;
             var series = new List<Series>();
