@@ -26,9 +26,26 @@ public class ReproduceTests
     {
         using var dir = new TempDir();
         TestFiles.MnistFolder(dir.Path, trainCount: 400, testCount: 100, size: 12);
-        string[] args = ["reproduce", "--scale", "tiny", "--seed", "0", "--seeds", "2", "--data-dir", dir.Path, "--out", dir.File("out")];
+        string[] args = ["reproduce", "--scale", "tiny", "--seed", "0", "--seeds", "2", "--lira", "4", "--data-dir", dir.Path, "--out", dir.File("out")];
         var (code, output, error) = CliRunner.Run(args);
         Assert.True(code == 0, error + output);
+
+        // LiRA: a row before unlearning and one per method, for the encoder and the classifier, on the first seed.
+        using (var lira = JsonDocument.Parse(File.ReadAllText(dir.File("out/tables/lira.json"))))
+        {
+            var rows = lira.RootElement.GetProperty("rows").EnumerateArray().ToArray();
+            Assert.Equal(2 + UnlearningMethods.For(classifier: false).Count() + UnlearningMethods.For(classifier: true).Count(), rows.Length);
+            Assert.Equal("nothing unlearned", rows[0][1].GetProperty("text").GetString());
+            foreach (var row in rows)
+            {
+                Assert.True(int.Parse(row[2].GetProperty("text").GetString()!) > 0);
+                Assert.True(int.Parse(row[3].GetProperty("text").GetString()!) > 0);
+                foreach (var column in new[] { 4, 5, 6 }) Assert.InRange(row[column].GetProperty("values")[0].GetDouble(), 0, 1);
+            }
+            Assert.True(rows[1][8].GetProperty("values")[0].GetDouble() > 0);
+        }
+        Assert.True(File.Exists(dir.File("out/lira/seed-0/fashion-mnist/moco/ref-03/memgp.json")));
+        Assert.Contains("## LiRA", File.ReadAllText(dir.File("out/report.md")));
 
         foreach (var id in TableIds)
         {
@@ -101,13 +118,13 @@ public class ReproduceTests
         Assert.Equal(["logits/confidence", "logits/entropy", "logits/loss", "logits/model-based"], scores.Attacks.Select(a => a.Attack));
 
         // Everything is cached: the second run trains and measures nothing and writes the same tables.
-        var first = TableIds.ToDictionary(id => id, id => File.ReadAllText(dir.File($"out/tables/{id}.md")));
+        var first = TableIds.Append("lira").ToDictionary(id => id, id => File.ReadAllText(dir.File($"out/tables/{id}.md")));
         var (again, againOutput, againError) = CliRunner.Run(args);
         Assert.True(again == 0, againError);
         Assert.Contains("Experiments: 0 measured now", againOutput);
-        foreach (var stage in new[] { "pretrain ", "retrain ", "train the classifier", "SISA: train", "unlearn " })
+        foreach (var stage in new[] { "pretrain ", "retrain ", "train the classifier", "SISA: train", "unlearn ", "LiRA: score", "LiRA: unlearn" })
             Assert.DoesNotContain(stage, againOutput);
-        foreach (var id in TableIds) Assert.Equal(first[id], File.ReadAllText(dir.File($"out/tables/{id}.md")));
+        foreach (var id in TableIds.Append("lira")) Assert.Equal(first[id], File.ReadAllText(dir.File($"out/tables/{id}.md")));
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public static class ReproduceCommand
         var seeds = new Option<int>("--seeds") { Description = "Report seeds: measure each cell with this many seeds and report the mean ± its 95% confidence interval", DefaultValueFactory = _ => defaults.Seeds };
         var seed = new Option<long>("--seed") { Description = "First report seed (must not be a seed the unlearning defaults were tuned on)", DefaultValueFactory = _ => defaults.FirstSeed };
         var ablationSeeds = new Option<int>("--ablation-seeds") { Description = "How many of the report seeds tables III-VI use", DefaultValueFactory = _ => defaults.AblationSeeds };
+        var lira = new Option<int>("--lira") { Description = "Add the LiRA audit with K reference models per model kind (K >= 4; 8 or more for real figures; docs/lira.md)", DefaultValueFactory = _ => 0 };
         var tuned = new Option<string?>("--tuned") { Description = "Unlearning defaults from lethe tune (default: the built-in ones tuned at the small scale, where the scale is small)" };
         var datasets = new Option<string[]>("--datasets")
         {
@@ -41,7 +42,7 @@ public static class ReproduceCommand
         var dataDir = CommonOptions.DataDir();
         var command = new Command("reproduce", "Run the paper's experiments (tables II-VII) and compare every unlearning method; resumable, cached per experiment")
         {
-            output, scale, only, seeds, seed, ablationSeeds, tuned, datasets, shards, dataDir,
+            output, scale, only, seeds, seed, ablationSeeds, lira, tuned, datasets, shards, dataDir,
         };
         command.SetAction(parse =>
         {
@@ -57,6 +58,7 @@ public static class ReproduceCommand
                 Seeds = parse.GetValue(seeds),
                 FirstSeed = parse.GetValue(seed),
                 AblationSeeds = parse.GetValue(ablationSeeds),
+                Lira = parse.GetValue(lira),
                 SisaShards = parse.GetValue(shards),
                 Tuned = parse.GetValue(tuned) is { } path ? TunedDefaults.Load(path) : null,
                 TunedPath = parse.GetValue(tuned) is { } p ? Path.GetFullPath(p) : null,

@@ -82,6 +82,9 @@ public sealed record ReproduceSettings
     /// <summary>The seeds of tables III to VI.</summary>
     public IEnumerable<long> AblationSeedValues => SeedValues.Take(Math.Min(AblationSeeds, Seeds));
 
+    /// <summary>LiRA's reference models per model kind (`--lira K`, docs/lira.md); 0 leaves the LiRA table out.</summary>
+    public int Lira { get; init; }
+
     public bool Runs(string table) => Tables.Contains(table);
 
     /// <summary>The training recipe of <paramref name="model"/> (an encoder method or the classifier) at this scale.</summary>
@@ -116,6 +119,7 @@ public sealed record ReproduceSettings
         if (AblationSeeds < 1) throw new LetheException($"ablation seeds must be at least 1, not {AblationSeeds}");
         EffectiveTuned?.CheckDisjoint(SeedValues, TunedFrom);
         if (ForgetFractions.Any(f => f is <= 0 or >= 1 || double.IsNaN(f))) throw new LetheException("forget fractions must lie between 0 and 1 (exclusive)");
+        if (Lira is < 0 or 1 or 2 or 3) throw new LetheException($"LiRA needs at least 4 reference models (8 or more for real figures), not {Lira}; 0 leaves it out");
         if (SisaShards < 1) throw new LetheException($"SISA needs at least one shard, not {SisaShards}");
         if (!ContrastiveMethods.Contains(MainMethod)) throw new LetheException($"unknown contrastive method '{MainMethod}'");
         foreach (var d in DatasetNames) Data.Datasets.Parse(d);

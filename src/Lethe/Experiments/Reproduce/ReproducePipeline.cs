@@ -60,6 +60,7 @@ public sealed class ReproducePipeline(ReproduceSettings settings, string folder,
         var cache = new CellCache(folder);
         var scenarios = new Scenarios(settings, folder, device, cache, hooks ?? ReproduceHooks.Quiet(device), cancel);
         var tables = Tables.Where(t => settings.Runs(t.Id)).SelectMany(t => t.Build(settings, scenarios)).ToList();
+        if (settings.Lira > 0) tables.AddRange(LiraTable.Build(settings, scenarios));
         return new ReproduceResult(settings, tables, cache.Cells, cache.Measured, cache.Reused, watch.Elapsed.TotalSeconds, cache.Seconds);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Lethe.Audits;
 using Lethe.Data;
+using Lethe.Storage;
 using Lethe.Training;
 using Lethe.Unlearning;
 using static TorchSharp.torch;
@@ -121,6 +122,93 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         return (cache.Cells[beforeKey], cache.Cells[afterKey]);
     }
 
+    /// <summary>
+    /// The <paramref name="count"/> reference models of LiRA (docs/lira.md) for <paramref name="model"/>: pairs trained on
+    /// complementary halves of a pool (the seed's members and shadow members, so every pool sample is in exactly half of
+    /// the models), each forgetting a random share of its half as large as the report's forget set. With
+    /// <paramref name="unlearning"/>, each is unlearned with it; without, it is scored as trained. Training runs are
+    /// shared by every method and cached in runs/, scores in lira/.
+    /// </summary>
+    public LiraReferences Lira(string model, string dataset, long seed, int count, UnlearningSettings? unlearning)
+    {
+        var (recipe, audit) = (settings.Recipe(model, dataset, seed), settings.Audit(seed));
+        var data = Data(dataset);
+        var split = BaseSplit(recipe, data);
+        var pool = split.Members.Concat(split.ShadowMembers).Order().ToArray();
+        var reference = split.NonMembers.Take(audit.ReferenceSamples).ToArray();
+        var label = unlearning?.Method ?? "original";
+        var models = new List<PoolScores>();
+        double trainSeconds = 0, unlearnSeconds = 0;
+        for (var index = 0; index < count; index++)
+        {
+            var member = LiraSplit(split, pool, seed, index);
+            var again = recipe with { TrainingSeed = Runtime.Seeds.Derive(seed, $"lira/{index}") };
+            var signature = LetheJson.Serialize(new { recipe = again, audit, unlearning, member.Members, member.Forget });
+            var path = Path.Combine(folder, LiraFolder, $"seed-{seed}", dataset, model, $"ref-{index:00}", label + ".json");
+            var cell = LiraCell.Read(path, signature);
+            if (cell is null)
+            {
+                StopIfAsked("LiRA");
+                var (run, _) = Trained(again, $"lira-{index:00}", member, BaseFraction);
+                var watch = Stopwatch.StartNew();
+                Models.Learner learner;
+                double? seconds = null;
+                if (unlearning is null)
+                {
+                    hooks.OnStage?.Invoke($"LiRA: score reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} (seed {seed})");
+                    learner = run.LoadModel(device);
+                }
+                else
+                {
+                    hooks.OnStage?.Invoke($"LiRA: unlearn reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} with {label} (forget {member.Forget.Length}, seed {seed})");
+                    var (unlearned, request) = ForgetRequest.Fulfil(
+                        run, member, unlearning, Path.Combine(RunPath(again, "lira-unlearn"), $"ref-{index:00}", label), device, hooks.OnUnlearningEpoch, cancel);
+                    learner = unlearned;
+                    StopIfAsked("LiRA unlearning");
+                    seconds = request.Result.Seconds;
+                }
+                using (learner)
+                {
+                    var scores = LikelihoodRatioAttack.Score(learner, data, pool, again, audit, reference, device);
+                    var forgotten = member.Forget.ToHashSet();
+                    var members = member.Members.ToHashSet();
+                    PoolRole[] roles = [.. pool.Select(id => forgotten.Contains(id) ? PoolRole.Forgotten : members.Contains(id) ? PoolRole.Retained : PoolRole.Unseen)];
+                    cell = new LiraCell(signature, pool, roles, scores, TrainedRuns.StepSeconds(run.Folder), seconds, watch.Elapsed.TotalSeconds);
+                    LetheJson.WriteFile(path, cell);
+                }
+            }
+            models.Add(new PoolScores(cell.Roles, cell.Scores));
+            trainSeconds += cell.TrainingSeconds;
+            unlearnSeconds += cell.UnlearningSeconds ?? 0;
+        }
+        return new LiraReferences(models, trainSeconds, unlearning is null ? null : unlearnSeconds);
+    }
+
+    public const string LiraFolder = "lira";
+
+    /// <summary>Reference model <paramref name="index"/>'s split: one half of the pool (pairs share a shuffle and split it in two) and its own forget set.</summary>
+    static MembershipSplit LiraSplit(MembershipSplit split, int[] pool, long seed, int index)
+    {
+        var half = split.Members.Length;
+        if (pool.Length < 2 * half) throw new LetheException($"LiRA's pool needs as many shadow members as members ({half}), not {pool.Length - half}");
+        var order = Enumerable.Range(0, pool.Length).ToArray();
+        Runtime.Seeds.Random(seed, $"lira/pair/{index / 2}").Shuffle(order);
+        var members = order.Skip(index % 2 == 0 ? 0 : half).Take(half).Select(i => pool[i]).Order().ToArray();
+        var forgetOrder = Enumerable.Range(0, half).ToArray();
+        Runtime.Seeds.Random(seed, $"lira/forget/{index}").Shuffle(forgetOrder);
+        var forget = forgetOrder.Take(split.Forget.Length).Select(i => members[i]).Order().ToArray();
+        var lira = split with
+        {
+            ForgetSource = $"lira reference {index}",
+            Members = members,
+            Forget = forget,
+            Retain = [.. members.Except(forget)],
+            ShadowMembers = [.. pool.Except(members)],
+        };
+        lira.Validate(lira.ForgetSource);
+        return lira;
+    }
+
     /// <summary>How many members a forget share of <paramref name="model"/>'s split forgets (table VI's first column).</summary>
     public int ForgetCount(string model, string dataset, double fraction) =>
         SplitFor(BaseSplit(settings.Recipe(model, dataset, settings.FirstSeed), Data(dataset)), fraction).Forget.Length;
@@ -159,11 +247,13 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         cache.Get(key, determinants, compute, () => StopIfAsked("the experiments"));
 
     /// <summary>Makes sure the run (pretrain on the members or retrain on the retained ones) has finished; returns it and its split at <paramref name="fraction"/>.</summary>
-    (TrainingRun Run, MembershipSplit Split) Trained(TrainingSettings recipe, string kind, double fraction)
+    (TrainingRun Run, MembershipSplit Split) Trained(TrainingSettings recipe, string kind, double fraction) =>
+        Trained(recipe, kind, BaseSplit(recipe, Data(recipe.Dataset)), fraction);
+
+    (TrainingRun Run, MembershipSplit Split) Trained(TrainingSettings recipe, string kind, MembershipSplit split, double fraction)
     {
         recipe.Validate();
         var data = Data(recipe.Dataset);
-        var split = BaseSplit(recipe, data);
         var path = RunPath(recipe, kind);
         var stage = $"{kind} {TrainingMethods.DisplayName(recipe.Method)}";
         TrainedRuns.Ensure(stage, recipe, split, path, resume =>
