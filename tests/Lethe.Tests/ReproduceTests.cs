@@ -200,6 +200,20 @@ public class ReproduceTests
     }
 
     [Fact]
+    public void TuningStartsFromTheHandSetDefaultsEvenWhereTunedOnesAreBuiltIn()
+    {
+        var builtIn = TunedDefaults.BuiltIn;
+        Assert.NotNull(builtIn);
+        Assert.Equal(builtIn, new ReproduceSettings { Scale = builtIn.Scale }.EffectiveTuned);
+        // The built-in defaults were tuned on the tuning's own seed; the tuning neither reads them nor refuses its seed.
+        var reproduce = new TuningSettings { Scale = builtIn.Scale, FirstSeed = builtIn.TuningSeeds[0] }.Reproduce;
+        reproduce.Validate();
+        Assert.Null(reproduce.EffectiveTuned);
+        Assert.Equal("hand-set defaults (not tuned)", reproduce.TunedFrom);
+        Assert.Equal(UnlearningMethods.UntunedDefaults("memgp", false).LearningRate, reproduce.Unlearning("memgp", false, builtIn.TuningSeeds[0]).LearningRate);
+    }
+
+    [Fact]
     public void TuningChoosesFromItsGridOnItsOwnSeedsAndReproduceRefusesToReportThem()
     {
         using var dir = new TempDir();
@@ -216,6 +230,14 @@ public class ReproduceTests
             Assert.InRange(m.Distance, 0, 1);
         }
         Assert.Contains("| encoder | MemGP (paper, optimized) |", File.ReadAllText(dir.File("out/tuning.md")));
+        // The original model's own distance is the yardstick "nothing unlearned", one per model kind.
+        Assert.Contains("| encoder | nothing unlearned | – | 0 |", File.ReadAllText(dir.File("out/tuning.md")));
+        using (var json = JsonDocument.Parse(File.ReadAllText(dir.File("out/tuning.json"))))
+        {
+            var nothing = json.RootElement.GetProperty("nothingUnlearned").EnumerateArray().ToArray();
+            Assert.Equal(["encoder", "classifier"], nothing.Select(n => n.GetProperty("kind").GetString()));
+            Assert.All(nothing, n => Assert.InRange(n.GetProperty("distance").GetDouble(), 0, 1));
+        }
 
         var (refused, _, refusal) = CliRunner.Run("reproduce", "--scale", "tiny", "--seed", "4", "--seeds", "2", "--tuned", dir.File("out/tuned-defaults.json"), "--out", dir.File("report"));
         Assert.Equal(1, refused);

@@ -54,11 +54,15 @@ public sealed record ReproduceSettings
     public string? TunedPath { get; init; }
 
     /// <summary>Where the unlearning defaults came from, for the record.</summary>
-    public string TunedFrom => Tuned is not null ? TunedPath ?? "a tuned-defaults file" : EffectiveTuned is not null ? "built-in tuned defaults" : "hand-set defaults (not tuned)";
+    public string TunedFrom => EffectiveTuned is null ? "hand-set defaults (not tuned)" : Tuned is not null ? TunedPath ?? "a tuned-defaults file" : "built-in tuned defaults";
+
+    /// <summary>Start from the hand-set defaults even where built-in tuned ones exist (the tuning itself does).</summary>
+    [JsonIgnore]
+    public bool HandSetDefaults { get; init; }
 
     /// <summary>The tuned defaults this run uses: the given ones, or the built-in ones when they were tuned at this scale.</summary>
     [JsonIgnore]
-    public TunedDefaults? EffectiveTuned => Tuned ?? (TunedDefaults.BuiltIn is { } b && b.Scale == Scale ? b : null);
+    public TunedDefaults? EffectiveTuned => HandSetDefaults ? null : Tuned ?? (TunedDefaults.BuiltIn is { } b && b.Scale == Scale ? b : null);
 
     /// <summary>The tuning seeds behind the unlearning defaults (empty when the defaults were set by hand).</summary>
     public IReadOnlyList<long> TuningSeeds => EffectiveTuned?.TuningSeeds ?? [];

@@ -35,7 +35,7 @@ public sealed record TuningSettings
         if (Epochs.Count == 0 || Epochs.Any(e => e < 1)) throw new LetheException("tuning epochs must be at least 1");
     }
 
-    /// <summary>The reproduce settings whose recipes, splits and audits the tuning shares (no linear probe, hand-set defaults).</summary>
+    /// <summary>The reproduce settings whose recipes, splits and audits the tuning shares (no linear probe; the hand-set defaults, never earlier tuned ones).</summary>
     public ReproduceSettings Reproduce => new()
     {
         Scale = Scale,
@@ -44,14 +44,21 @@ public sealed record TuningSettings
         Seeds = Seeds,
         MainMethod = EncoderMethod,
         LinearProbe = false,
+        HandSetDefaults = true,
     };
 }
 
 /// <summary>One candidate of the tuning grid and its distance to the retrained model, averaged over the tuning seeds.</summary>
 public sealed record TuningCandidate(string Kind, string Method, double LearningRate, int Epochs, double Distance, double[] PerSeed);
 
-/// <summary>What `lethe tune` chose, and every candidate it weighed.</summary>
-public sealed record TuningResult(TunedDefaults Tuned, IReadOnlyList<TuningCandidate> Candidates, double Seconds);
+/// <summary>
+/// What `lethe tune` chose, every candidate it weighed, and per model kind the distance of the original model itself
+/// (method "original", nothing unlearned): a method farther from retraining than that did worse than doing nothing.
+/// </summary>
+public sealed record TuningResult(TunedDefaults Tuned, IReadOnlyList<TuningCandidate> Candidates, double Seconds)
+{
+    public IReadOnlyList<TuningCandidate> NothingUnlearned { get; init; } = [];
+}
 
 /// <summary>
 /// The tuning stage (docs/tuning.md): for every unlearning method and model kind, tries a grid of learning rates and
@@ -77,9 +84,12 @@ public sealed class Tuning(TuningSettings settings, string folder, TorchSharp.to
         var dataset = reproduce.MainDataset;
         var candidates = new List<TuningCandidate>();
         var chosen = new List<TunedMethod>();
+        var nothing = new List<TuningCandidate>();
         foreach (var (model, classifier) in new[] { (settings.EncoderMethod, false), (ReproduceSettings.ClassifierModel, true) })
         {
             var retrained = settings.SeedValues.ToDictionary(seed => seed, seed => scenarios.Retrained(model, dataset, seed));
+            var original = settings.SeedValues.Select(seed => Distance(TableFormat.Versus(scenarios.Original(model, dataset, seed), retrained[seed]))).ToArray();
+            nothing.Add(new TuningCandidate(TunedDefaults.Kind(classifier), "original", 0, 0, original.Average(), original));
             foreach (var method in UnlearningMethods.For(classifier))
             {
                 var baseline = UnlearningMethods.UntunedDefaults(method, classifier);
@@ -113,7 +123,7 @@ public sealed class Tuning(TuningSettings settings, string folder, TorchSharp.to
             Criterion = Criterion,
             Methods = chosen,
         };
-        return new TuningResult(tuned, candidates, watch.Elapsed.TotalSeconds);
+        return new TuningResult(tuned, candidates, watch.Elapsed.TotalSeconds) { NothingUnlearned = nothing };
     }
 
     /// <summary>The cell variant of one grid point, e.g. lr0.002-e10.</summary>

@@ -12,8 +12,11 @@ public static class TuningReport
     {
         var table = new ResultTable("tuning", "Tuning: every candidate's distance to the retrained model",
             $"Seeds {string.Join(", ", result.Tuned.TuningSeeds)} ({result.Tuned.Dataset}, {result.Tuned.EncoderMethod} and the classifier). Distance: {result.Tuned.Criterion}. " +
-            "Chosen: the smallest distance; ties go to fewer epochs, then the smaller step.",
+            "Chosen: the smallest distance; ties go to fewer epochs, then the smaller step. \"Nothing unlearned\" is the original model's own distance: " +
+            "a candidate above it is farther from retraining than not unlearning at all.",
             ["kind", "method", "learning rate", "epochs", "distance", "chosen"]);
+        foreach (var c in result.NothingUnlearned)
+            table.Add(TableValue.Text(c.Kind), TableValue.Text("nothing unlearned"), TableValue.Text("–"), TableValue.Text("0"), TableValue.Numbers(c.PerSeed, "number"), TableValue.Text(""));
         foreach (var c in result.Candidates)
         {
             var chosen = result.Tuned.Methods.Any(m => m.Kind == c.Kind && m.Method == c.Method && m.LearningRate == c.LearningRate && m.Epochs == c.Epochs);
