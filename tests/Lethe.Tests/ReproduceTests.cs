@@ -183,16 +183,23 @@ public class ReproduceTests
     }
 
     [Fact]
-    public void ClassifierDefaultsTakeSmallerStepsThanTheEncoderOnes()
+    public void HandSetClassifierDefaultsTakeSmallerStepsAndTheDefaultsAreTheBuiltInTunedOnes()
     {
         foreach (var method in UnlearningMethods.For(classifier: true))
         {
-            var encoder = UnlearningMethods.Defaults(method, classifier: false);
-            var classifier = UnlearningMethods.Defaults(method, classifier: true);
+            var encoder = UnlearningMethods.UntunedDefaults(method, classifier: false);
+            var classifier = UnlearningMethods.UntunedDefaults(method, classifier: true);
             encoder.Validate();
             classifier.Validate();
             Assert.Equal(method, classifier.Method);
             Assert.True(classifier.LearningRate <= encoder.LearningRate, method);
+        }
+        // The defaults unlearn and demo start from: the hand-set ones with the tuned step size and epochs.
+        foreach (var tuned in TunedDefaults.BuiltIn!.Methods)
+        {
+            var classifier = tuned.Kind == "classifier";
+            var defaults = UnlearningMethods.Defaults(tuned.Method, classifier);
+            Assert.Equal(UnlearningMethods.UntunedDefaults(tuned.Method, classifier) with { LearningRate = tuned.LearningRate, Epochs = tuned.Epochs }, defaults);
         }
         Assert.Equal(1, UnlearningMethods.UntunedDefaults("gp", false).Gamma); // the paper's eq. 2 keeps all three terms
         Assert.Equal(1e-4, UnlearningMethods.UntunedDefaults("random-labels", true).LearningRate);
