@@ -169,13 +169,9 @@ public static class LikelihoodRatioAttack
                 ( > 0, > 0) => (inside.Mean(j), outside.Mean(j)),
                 ( > 0, 0) => (inside.Mean(j), inside.Mean(j) - gap),
                 (0, > 0) => (outside.Mean(j) + gap, outside.Mean(j)),
-                _ => (double.NaN, double.NaN),
+                // Seen by no other model (possible only with very few models): no per-sample fit, the global gap alone.
+                _ => (gap, 0),
             };
-        }
-        // A pool sample seen by no other model cannot be judged; it only happens with fewer models than the checks allow.
-        for (var j = 0; j < n; j++)
-        {
-            if (double.IsNaN(inMean[j])) (inMean[j], outMean[j]) = (gap, 0);
         }
         var outVariance = outside.PooledVariance();
         var inVariance = inside.PooledVariance() ?? outVariance;
