@@ -151,6 +151,7 @@ public class ReproduceTests
     [InlineData("--only", "viii", "unknown table 'viii'")]
     [InlineData("--scale", "huge", "unknown scale 'huge'")]
     [InlineData("--seeds", "0", "seeds must be at least 1")]
+    [InlineData("--lira", "2", "LiRA needs at least 4 reference models")]
     [InlineData("--datasets", "imagenet", "unknown data set 'imagenet'")]
     public void BadSettingsGiveAOneLineError(string option, string value, string message)
     {
