@@ -46,6 +46,46 @@ public class StatisticsTests
     }
 
     [Fact]
+    public void CalibrationIsScipysMidRankPercentileOfScore()
+    {
+        // scipy.stats.percentileofscore([0.1, 0.5, 0.5, 0.7, 0.9], s, kind="mean") / 100 for s = 0.2, 0.5, 1.0, -1, 0.7
+        Assert.Equal([0.2, 0.4, 1.0, 0.0, 0.7], NonMemberCalibration.Percentiles([0.2, 0.5, 1.0, -1, 0.7], [0.1, 0.5, 0.5, 0.7, 0.9]));
+        Assert.Throws<LetheException>(() => NonMemberCalibration.Percentiles([double.NaN], [0.1]));
+    }
+
+    /// <summary>Scores of one attack drawn per group from normal distributions, every score moved by <paramref name="shift"/>.</summary>
+    static MembershipScores Drawn(string model, int seed, double retainMean, double shift)
+    {
+        var random = new Random(seed);
+        double[] Draw(int n, double mean) => [.. Enumerable.Range(0, n).Select(_ =>
+            mean + shift + Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))];
+        var (forget, retain, nonMembers) = (Draw(60, 0), Draw(300, retainMean), Draw(1000, 0));
+        return MembershipScores.Create(model, [.. Enumerable.Range(0, 60)], [.. Enumerable.Range(60, 300)], [.. Enumerable.Range(0, 1000)],
+            [new AttackScores("head/x", 0, forget, retain, nonMembers)]);
+    }
+
+    [Fact]
+    public void AModelWhoseScoresAllShiftedMatchesRetrainingOnCalibratedScoresAndAFlattenedOneDoesNot()
+    {
+        var retrained = Drawn("retrained", 1, retainMean: 0.8, shift: 0);
+        // Another exact retraining: the same distributions, every score 0.3 higher (a model's scale of scores drifts).
+        var again = RetrainingComparison.Of(Drawn("again", 2, retainMean: 0.8, shift: 0.3), retrained, ["head/x"]);
+        var a = again["head/x"];
+        Assert.True(a.NonMember.PValue < 1e-6, $"raw non-member KS p = {a.NonMember.PValue}");
+        Assert.True(a.Retain.PValue < 0.05 / 3, $"raw retain KS p = {a.Retain.PValue}");
+        Assert.True(again.Matches, again.Reason);
+        Assert.Equal(3, a.Tests.Count());
+
+        // A model that erased every member's signal: retained members scored like non-members.
+        var flattened = RetrainingComparison.Of(Drawn("flattened", 3, retainMean: 0, shift: 0), retrained, ["head/x"]);
+        Assert.False(flattened.Matches);
+        Assert.Contains("calibrated retain KS", flattened.Reason);
+        Assert.True(flattened["head/x"].CalibratedRetain.Statistic > 0.2);
+        Assert.Equal(1.0 / 3 * (flattened["head/x"].CalibratedForget.Statistic + flattened["head/x"].CalibratedRetain.Statistic +
+            Math.Abs(flattened["head/x"].RetainedOverForgotten.Auc - flattened["head/x"].RetrainedRetainedOverForgotten.Auc)), Tuning.Distance(flattened), 12);
+    }
+
+    [Fact]
     public void DeLongMatchesHandComputedPlacements()
     {
         // placements computed by hand in Python (O(nm) loops); the AUC also equals sklearn's roc_auc_score

@@ -19,7 +19,7 @@ public sealed record TuningSettings
     public int Seeds { get; init; } = 1;
 
     /// <summary>Multiples of each method's hand-set learning rate to try.</summary>
-    public IReadOnlyList<double> LearningRateFactors { get; init; } = [0.5, 1, 2];
+    public IReadOnlyList<double> LearningRateFactors { get; init; } = [0.5, 1, 2, 4];
 
     /// <summary>Unlearning epochs to try.</summary>
     public IReadOnlyList<int> Epochs { get; init; } = [5, 10, 20];
@@ -69,11 +69,11 @@ public sealed record TuningResult(TunedDefaults Tuned, IReadOnlyList<TuningCandi
 public sealed class Tuning(TuningSettings settings, string folder, TorchSharp.torch.Device device, ReproduceHooks? hooks = null)
 {
     public const string Criterion =
-        "mean over the verdict attacks of (KS forget + KS retained + KS non-members + |retained-over-forgotten AUC - the retrained model's|) / 4, averaged over the tuning seeds";
+        "mean over the verdict attacks of (calibrated KS forget + calibrated KS retained + |retained-over-forgotten AUC - the retrained model's|) / 3, averaged over the tuning seeds";
 
     /// <summary>The tuning criterion on one seed: 0 for the retrained model itself, at most 1.</summary>
     public static double Distance(RetrainingComparison c) => c.Attacks.Where(a => c.VerdictAttacks.Contains(a.Attack))
-        .Average(a => (a.Forget.Statistic + a.Retain.Statistic + a.NonMember.Statistic + Math.Abs(a.RetainedOverForgotten.Auc - a.RetrainedRetainedOverForgotten.Auc)) / 4);
+        .Average(a => (a.CalibratedForget.Statistic + a.CalibratedRetain.Statistic + Math.Abs(a.RetainedOverForgotten.Auc - a.RetrainedRetainedOverForgotten.Auc)) / 3);
 
     public TuningResult Run(CancellationToken cancel = default)
     {

@@ -43,7 +43,9 @@ static class MethodTables
     }
 
     const string ComparisonCaption =
-        "KS: the two-sample Kolmogorov–Smirnov statistic between this model's and the retrained model's scores of the same samples, per group (0 = same distribution). " +
+        "KS: the two-sample Kolmogorov–Smirnov statistic between this model's and the retrained model's scores of the same samples (0 = same distribution); " +
+        "calibrated: each score first replaced by its percentile among the same model's scored non-members, which two exact retrainings agree on and raw scores do not; " +
+        "raw KS of the non-members shows whether the model's scale of scores moved. " +
         "Retained-over-forgotten AUC: inside the model, how well the scores rank retained members above forgotten ones (the retrained model's figure is what to match; " +
         "a flattened model sits at 0.5). Two-model AUC: an attacker holding the original and this model ranks forgotten above retained members by the drop in score " +
         "(Chen et al.); retraining's figure is the floor every method shares. Matches retraining: seeds on which no test of the verdict rejects " +
@@ -51,7 +53,7 @@ static class MethodTables
 
     static string[] Columns((int NonMembers, int At1, int At01) fp) =>
     [
-        "method", "forget AUC", $"TPR at 1% FPR (≤{fp.At1} FP)", "retained AUC", "KS forget", "KS retained", "KS non-members",
+        "method", "forget AUC", $"TPR at 1% FPR (≤{fp.At1} FP)", "retained AUC", "calibrated KS forget", "calibrated KS retained", "raw KS non-members",
         "retained-over-forgotten AUC", "two-model AUC", "matches retraining", "utility", "utility gap", "seconds", "speed-up over retraining",
     ];
 
@@ -88,8 +90,8 @@ static class MethodTables
             Num(m, x => x.Forget.Auc),
             Pct(m, x => x.Forget.TprAt1PercentFpr),
             Num(m, x => x.RetainAuc),
-            Values(versus, v => v[attack].Forget.Statistic),
-            Values(versus, v => v[attack].Retain.Statistic),
+            Values(versus, v => v[attack].CalibratedForget.Statistic),
+            Values(versus, v => v[attack].CalibratedRetain.Statistic),
             Values(versus, v => v[attack].NonMember.Statistic),
             Values(versus, v => v[attack].RetainedOverForgotten.Auc),
             c.Before is { } before ? Values(m.Zip(before).ToArray(), p => TwoModelAttack.Auc(Scores(p.Second), Scores(p.First), attack).Auc) : TableValue.Text("–"),
@@ -108,7 +110,7 @@ static class MethodTables
         var table = new ResultTable(id, title,
             $"Every attack the audit runs, for every model of the method table above ({SeedCaption(settings.SeedValues)}). AUCs and TPRs are against the scored non-members; " +
             "KS and two-model AUC as in the method table.",
-            ["method", "attack", "forget AUC", "retained AUC", "TPR at 1% FPR", "TPR at 0.1% FPR", "KS forget", "KS retained", "KS non-members", "two-model AUC"]);
+            ["method", "attack", "forget AUC", "retained AUC", "TPR at 1% FPR", "TPR at 0.1% FPR", "calibrated KS forget", "calibrated KS retained", "raw KS forget", "raw KS retained", "raw KS non-members", "two-model AUC"]);
         foreach (var c in compared)
         {
             foreach (var attack in Scores(c.Models[0]).Attacks.Select(a => a.Attack))
@@ -121,6 +123,8 @@ static class MethodTables
                     Values(a, x => RocAuc.Compute(x.Retain, x.NonMembers)),
                     Values(a, x => MembershipMetrics.TprAtFpr(MembershipMetrics.Roc(x.Forget, x.NonMembers), 0.01), "percent"),
                     Values(a, x => MembershipMetrics.TprAtFpr(MembershipMetrics.Roc(x.Forget, x.NonMembers), 0.001), "percent"),
+                    Values(versus, v => v.CalibratedForget.Statistic),
+                    Values(versus, v => v.CalibratedRetain.Statistic),
                     Values(versus, v => v.Forget.Statistic),
                     Values(versus, v => v.Retain.Statistic),
                     Values(versus, v => v.NonMember.Statistic),
