@@ -69,11 +69,20 @@ public sealed record TuningResult(TunedDefaults Tuned, IReadOnlyList<TuningCandi
 public sealed class Tuning(TuningSettings settings, string folder, TorchSharp.torch.Device device, ReproduceHooks? hooks = null)
 {
     public const string Criterion =
-        "mean over the verdict attacks of (calibrated KS forget + calibrated KS retained + |retained-over-forgotten AUC - the retrained model's|) / 3, averaged over the tuning seeds";
+        "(calibrated KS forget + calibrated KS retained + |retained-over-forgotten AUC - the retrained model's|, each averaged over the verdict attacks, " +
+        "+ |utility - the retrained model's|) / 4, averaged over the tuning seeds";
 
-    /// <summary>The tuning criterion on one seed: 0 for the retrained model itself, at most 1.</summary>
-    public static double Distance(RetrainingComparison c) => c.Attacks.Where(a => c.VerdictAttacks.Contains(a.Attack))
-        .Average(a => (a.CalibratedForget.Statistic + a.CalibratedRetain.Statistic + Math.Abs(a.RetainedOverForgotten.Auc - a.RetrainedRetainedOverForgotten.Auc)) / 3);
+    /// <summary>
+    /// The tuning criterion on one seed: 0 for the retrained model itself, at most 1. Utility (kNN or test accuracy,
+    /// as a fraction) is a term of its own: a method can flatten every member's signal, which the membership terms
+    /// see, and still wreck the model.
+    /// </summary>
+    public static double Distance(RetrainingComparison c, double utility, double retrainedUtility) =>
+        (c.Attacks.Where(a => c.VerdictAttacks.Contains(a.Attack))
+            .Average(a => a.CalibratedForget.Statistic + a.CalibratedRetain.Statistic + Math.Abs(a.RetainedOverForgotten.Auc - a.RetrainedRetainedOverForgotten.Auc))
+         + Math.Abs(utility - retrainedUtility)) / 4;
+
+    static double Distance(Measurement m, Measurement retrained) => Distance(TableFormat.Versus(m, retrained), m.Utility, retrained.Utility);
 
     public TuningResult Run(CancellationToken cancel = default)
     {
@@ -88,7 +97,7 @@ public sealed class Tuning(TuningSettings settings, string folder, TorchSharp.to
         foreach (var (model, classifier) in new[] { (settings.EncoderMethod, false), (ReproduceSettings.ClassifierModel, true) })
         {
             var retrained = settings.SeedValues.ToDictionary(seed => seed, seed => scenarios.Retrained(model, dataset, seed));
-            var original = settings.SeedValues.Select(seed => Distance(TableFormat.Versus(scenarios.Original(model, dataset, seed), retrained[seed]))).ToArray();
+            var original = settings.SeedValues.Select(seed => Distance(scenarios.Original(model, dataset, seed), retrained[seed])).ToArray();
             nothing.Add(new TuningCandidate(TunedDefaults.Kind(classifier), "original", 0, 0, original.Average(), original));
             foreach (var method in UnlearningMethods.For(classifier))
             {
@@ -103,7 +112,7 @@ public sealed class Tuning(TuningSettings settings, string folder, TorchSharp.to
                         {
                             var unlearning = reproduce.Unlearning(method, classifier, seed) with { LearningRate = lr, Epochs = epochs };
                             var m = scenarios.Unlearned(model, dataset, seed, unlearning, variant: Variant(lr, epochs));
-                            return Distance(TableFormat.Versus(m, retrained[seed]));
+                            return Distance(m, retrained[seed]);
                         }).ToArray();
                         tried.Add(new TuningCandidate(TunedDefaults.Kind(classifier), method, lr, epochs, perSeed.Average(), perSeed));
                     }

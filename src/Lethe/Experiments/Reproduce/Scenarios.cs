@@ -125,63 +125,71 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
     /// <summary>
     /// The <paramref name="count"/> reference models of LiRA (docs/lira.md) for <paramref name="model"/>: pairs trained on
     /// complementary halves of a pool (the seed's members and shadow members, so every pool sample is in exactly half of
-    /// the models), each forgetting a random share of its half as large as the report's forget set. With
-    /// <paramref name="unlearning"/>, each is unlearned with it; without, it is scored as trained. Training runs are
-    /// shared by every method and cached in runs/, scores in lira/.
+    /// the models), each forgetting a random share of its half as large as the report's forget set. For each of
+    /// <paramref name="treatments"/> (null: scored as trained; settings: unlearned with them) the references in order.
+    /// Training runs are shared by every treatment and cached in runs/, scores in lira/.
     /// </summary>
-    public LiraReferences Lira(string model, string dataset, long seed, int count, UnlearningSettings? unlearning)
+    public IReadOnlyList<LiraReferences> Lira(string model, string dataset, long seed, int count, IReadOnlyList<UnlearningSettings?> treatments)
     {
         var (recipe, audit) = (settings.Recipe(model, dataset, seed), settings.Audit(seed));
         var data = Data(dataset);
         var split = BaseSplit(recipe, data);
         var pool = split.Members.Concat(split.ShadowMembers).Order().ToArray();
         var reference = split.NonMembers.Take(audit.ReferenceSamples).ToArray();
-        var label = unlearning?.Method ?? "original";
-        var models = new List<PoolScores>();
-        double trainSeconds = 0, unlearnSeconds = 0;
+        var cells = treatments.Select(_ => new LiraCell[count]).ToArray();
+        // Reference model by reference model, every treatment of one before the next is trained: its cells are then
+        // complete and can be committed, so a run resumed on another machine never needs that model again.
         for (var index = 0; index < count; index++)
         {
             var member = LiraSplit(split, pool, seed, index);
             var again = recipe with { TrainingSeed = Runtime.Seeds.Derive(seed, $"lira/{index}") };
-            var signature = LetheJson.Serialize(new { recipe = again, audit, unlearning, member.Members, member.Forget });
-            var path = Path.Combine(folder, LiraFolder, $"seed-{seed}", dataset, model, $"ref-{index:00}", label + ".json");
-            var cell = LiraCell.Read(path, signature);
-            if (cell is null)
+            for (var t = 0; t < treatments.Count; t++)
             {
-                StopIfAsked("LiRA");
-                var (run, _) = Trained(again, $"lira-{index:00}", member, BaseFraction);
-                var watch = Stopwatch.StartNew();
-                Models.Learner learner;
-                double? seconds = null;
-                if (unlearning is null)
-                {
-                    hooks.OnStage?.Invoke($"LiRA: score reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} (seed {seed})");
-                    learner = run.LoadModel(device);
-                }
-                else
-                {
-                    hooks.OnStage?.Invoke($"LiRA: unlearn reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} with {label} (forget {member.Forget.Length}, seed {seed})");
-                    var (unlearned, request) = ForgetRequest.Fulfil(
-                        run, member, unlearning, Path.Combine(RunPath(again, "lira-unlearn"), $"ref-{index:00}", label), device, hooks.OnUnlearningEpoch, cancel);
-                    learner = unlearned;
-                    StopIfAsked("LiRA unlearning");
-                    seconds = request.Result.Seconds;
-                }
-                using (learner)
-                {
-                    var scores = LikelihoodRatioAttack.Score(learner, data, pool, again, audit, reference, device);
-                    var forgotten = member.Forget.ToHashSet();
-                    var members = member.Members.ToHashSet();
-                    PoolRole[] roles = [.. pool.Select(id => forgotten.Contains(id) ? PoolRole.Forgotten : members.Contains(id) ? PoolRole.Retained : PoolRole.Unseen)];
-                    cell = new LiraCell(signature, pool, roles, scores, TrainedRuns.StepSeconds(run.Folder), seconds, watch.Elapsed.TotalSeconds);
-                    LetheJson.WriteFile(path, cell);
-                }
+                var unlearning = treatments[t];
+                var label = unlearning?.Method ?? "original";
+                var signature = LetheJson.Serialize(new { recipe = again, audit, unlearning, member.Members, member.Forget });
+                var path = Path.Combine(folder, LiraFolder, $"seed-{seed}", dataset, model, $"ref-{index:00}", label + ".json");
+                cells[t][index] = LiraCell.Read(path, signature) ?? MeasureLira(again, member, unlearning, label, index, count, seed, model, data, pool, audit, reference, signature, path);
             }
-            models.Add(new PoolScores(cell.Roles, cell.Scores));
-            trainSeconds += cell.TrainingSeconds;
-            unlearnSeconds += cell.UnlearningSeconds ?? 0;
         }
-        return new LiraReferences(models, trainSeconds, unlearning is null ? null : unlearnSeconds);
+        return [.. treatments.Select((unlearning, t) => new LiraReferences(
+            [.. cells[t].Select(c => new PoolScores(c.Roles, c.Scores))],
+            cells[t].Sum(c => c.TrainingSeconds),
+            unlearning is null ? null : cells[t].Sum(c => c.UnlearningSeconds ?? 0)))];
+    }
+
+    LiraCell MeasureLira(TrainingSettings again, MembershipSplit member, UnlearningSettings? unlearning, string label, int index, int count, long seed, string model,
+        Dataset data, int[] pool, AuditSettings audit, int[] reference, string signature, string path)
+    {
+        StopIfAsked("LiRA");
+        var (run, _) = Trained(again, $"lira-{index:00}", member, BaseFraction);
+        var watch = Stopwatch.StartNew();
+        Models.Learner learner;
+        double? seconds = null;
+        if (unlearning is null)
+        {
+            hooks.OnStage?.Invoke($"LiRA: score reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} (seed {seed})");
+            learner = run.LoadModel(device);
+        }
+        else
+        {
+            hooks.OnStage?.Invoke($"LiRA: unlearn reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} with {label} (forget {member.Forget.Length}, seed {seed})");
+            var (unlearned, request) = ForgetRequest.Fulfil(
+                run, member, unlearning, Path.Combine(RunPath(again, "lira-unlearn"), $"ref-{index:00}", label), device, hooks.OnUnlearningEpoch, cancel);
+            learner = unlearned;
+            StopIfAsked("LiRA unlearning");
+            seconds = request.Result.Seconds;
+        }
+        using (learner)
+        {
+            var scores = LikelihoodRatioAttack.Score(learner, data, pool, again, audit, reference, device);
+            var forgotten = member.Forget.ToHashSet();
+            var members = member.Members.ToHashSet();
+            PoolRole[] roles = [.. pool.Select(id => forgotten.Contains(id) ? PoolRole.Forgotten : members.Contains(id) ? PoolRole.Retained : PoolRole.Unseen)];
+            var cell = new LiraCell(signature, pool, roles, scores, TrainedRuns.StepSeconds(run.Folder), seconds, watch.Elapsed.TotalSeconds);
+            LetheJson.WriteFile(path, cell);
+            return cell;
+        }
     }
 
     public const string LiraFolder = "lira";

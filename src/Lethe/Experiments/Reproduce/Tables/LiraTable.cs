@@ -23,13 +23,11 @@ static class LiraTable
         foreach (var (model, classifier) in new[] { (settings.MainMethod, false), (ReproduceSettings.ClassifierModel, true) })
         {
             var attack = LikelihoodRatioAttack.AttackName(classifier);
-            var trained = s.Lira(model, dataset, seed, k, null);
-            table.Add(Row(model, "nothing unlearned", LikelihoodRatioAttack.Evaluate(attack, trained.Models), null));
-            foreach (var method in UnlearningMethods.For(classifier))
-            {
-                var unlearned = s.Lira(model, dataset, seed, k, settings.Unlearning(method, classifier, seed));
-                table.Add(Row(model, UnlearningMethods.DisplayName(method), LikelihoodRatioAttack.Evaluate(attack, unlearned.Models), unlearned.UnlearningSeconds / k));
-            }
+            var methods = UnlearningMethods.For(classifier).ToArray();
+            var measured = s.Lira(model, dataset, seed, k, [null, .. methods.Select(m => settings.Unlearning(m, classifier, seed))]);
+            table.Add(Row(model, "nothing unlearned", LikelihoodRatioAttack.Evaluate(attack, measured[0].Models), null));
+            for (var i = 0; i < methods.Length; i++)
+                table.Add(Row(model, UnlearningMethods.DisplayName(methods[i]), LikelihoodRatioAttack.Evaluate(attack, measured[i + 1].Models), measured[i + 1].UnlearningSeconds / k));
         }
         yield return table;
     }
