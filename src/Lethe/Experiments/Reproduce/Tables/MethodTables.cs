@@ -48,7 +48,7 @@ static class MethodTables
         "raw KS of the non-members shows whether the model's scale of scores moved. " +
         "Retained-over-forgotten AUC: inside the model, how well the scores rank retained members above forgotten ones (the retrained model's figure is what to match; " +
         "a flattened model sits at 0.5). Two-model AUC: an attacker holding the original and this model ranks forgotten above retained members by the drop in score " +
-        "(Chen et al.); retraining's figure is the floor every method shares. Matches retraining: seeds on which no test of the verdict rejects " +
+        "(Chen et al.); retraining's figure is what any deletion gives away and the one to match (below it, the method moved retained members too). Matches retraining: seeds on which no test of the verdict rejects " +
         "(docs/membership-metrics.md); \"retrained again\" is a second exact retraining, the yardstick of that verdict.";
 
     static string[] Columns((int NonMembers, int At1, int At01) fp) =>
