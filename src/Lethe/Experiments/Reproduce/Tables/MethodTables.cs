@@ -108,7 +108,7 @@ static class MethodTables
     {
         var retrained = compared.First(c => c.Label == "retrained (exact)").Models;
         var table = new ResultTable(id, title,
-            $"Every attack the audit runs, for every model of the method table above ({SeedCaption(settings.SeedValues)}). AUCs and TPRs are against the scored non-members; " +
+            $"Every attack the audit runs, for every model of the method table above. {SeedCaption(settings.SeedValues)} AUCs and TPRs are against the scored non-members; " +
             "KS and two-model AUC as in the method table.",
             ["method", "attack", "forget AUC", "retained AUC", "TPR at 1% FPR", "TPR at 0.1% FPR", "calibrated KS forget", "calibrated KS retained", "raw KS forget", "raw KS retained", "raw KS non-members", "two-model AUC"]);
         foreach (var c in compared)
