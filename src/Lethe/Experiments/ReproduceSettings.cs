@@ -106,7 +106,7 @@ public sealed record ReproduceSettings
         return EffectiveTuned?.Apply(untuned, classifier) ?? untuned;
     }
 
-    /// <summary>Whether audits train a linear probe (tuning leaves it out: its criterion does not read utility).</summary>
+    /// <summary>Whether audits train a linear probe (tuning leaves it out: its utility term reads kNN or test accuracy).</summary>
     public bool LinearProbe { get; init; } = true;
 
     public AuditSettings Audit(long seed) => Scale == "tiny"
