@@ -51,25 +51,25 @@ public class StatisticsTests
         // scipy.stats.percentileofscore([0.1, 0.5, 0.5, 0.7, 0.9], s, kind="mean") / 100 for s = 0.2, 0.5, 1.0, -1, 0.7
         Assert.Equal([0.2, 0.4, 1.0, 0.0, 0.7], NonMemberCalibration.Percentiles([0.2, 0.5, 1.0, -1, 0.7], [0.1, 0.5, 0.5, 0.7, 0.9]));
         Assert.Throws<LetheException>(() => NonMemberCalibration.Percentiles([double.NaN], [0.1]));
+        Assert.Throws<LetheException>(() => NonMemberCalibration.Percentiles([0.5], [0.1, double.NaN, 0.9]));
     }
 
     /// <summary>Scores of one attack drawn per group from normal distributions, every score moved by <paramref name="shift"/>.</summary>
-    static MembershipScores Drawn(string model, int seed, double retainMean, double shift)
+    static MembershipScores Drawn(string model, int seed, double retainMean, double shift, int attacks = 1)
     {
         var random = new Random(seed);
         double[] Draw(int n, double mean) => [.. Enumerable.Range(0, n).Select(_ =>
             mean + shift + Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))];
-        var (forget, retain, nonMembers) = (Draw(60, 0), Draw(300, retainMean), Draw(1000, 0));
         return MembershipScores.Create(model, [.. Enumerable.Range(0, 60)], [.. Enumerable.Range(60, 300)], [.. Enumerable.Range(0, 1000)],
-            [new AttackScores("head/x", 0, forget, retain, nonMembers)]);
+            [.. new[] { "head/x", "backbone/x" }.Take(attacks).Select(name => new AttackScores(name, 0, Draw(60, 0), Draw(300, retainMean), Draw(1000, 0)))]);
     }
 
     [Fact]
     public void AModelWhoseScoresAllShiftedMatchesRetrainingOnCalibratedScoresAndAFlattenedOneDoesNot()
     {
         var retrained = Drawn("retrained", 1, retainMean: 0.8, shift: 0);
-        // Another exact retraining: the same distributions, every score 0.3 higher (a model's scale of scores drifts).
-        var again = RetrainingComparison.Of(Drawn("again", 2, retainMean: 0.8, shift: 0.3), retrained, ["head/x"]);
+        // Another exact retraining: the same distributions, every score 0.6 higher (a model's scale of scores drifts).
+        var again = RetrainingComparison.Of(Drawn("again", 2, retainMean: 0.8, shift: 0.6), retrained, ["head/x"]);
         var a = again["head/x"];
         Assert.True(a.NonMember.PValue < 1e-6, $"raw non-member KS p = {a.NonMember.PValue}");
         Assert.True(a.Retain.PValue < 0.05 / 3, $"raw retain KS p = {a.Retain.PValue}");
@@ -85,6 +85,11 @@ public class StatisticsTests
         Assert.Equal((f.CalibratedForget.Statistic + f.CalibratedRetain.Statistic + Math.Abs(f.RetainedOverForgotten.Auc - f.RetrainedRetainedOverForgotten.Auc) + 0.1) / 4,
             Tuning.Distance(flattened, utility: 0.5, retrainedUtility: 0.6), 12);
         Assert.Equal(0, Tuning.Distance(RetrainingComparison.Of(retrained, retrained, ["head/x"]), 0.6, 0.6));
+
+        // Two verdict attacks: each membership term is their mean, the utility term counted once.
+        var two = RetrainingComparison.Of(Drawn("flattened", 3, retainMean: 0, shift: 0, attacks: 2), Drawn("retrained", 1, retainMean: 0.8, shift: 0, attacks: 2), ["head/x", "backbone/x"]);
+        double Terms(AttackComparison a) => a.CalibratedForget.Statistic + a.CalibratedRetain.Statistic + Math.Abs(a.RetainedOverForgotten.Auc - a.RetrainedRetainedOverForgotten.Auc);
+        Assert.Equal(((Terms(two["head/x"]) + Terms(two["backbone/x"])) / 2 + 0.2) / 4, Tuning.Distance(two, 0.4, 0.6), 12);
     }
 
     [Fact]

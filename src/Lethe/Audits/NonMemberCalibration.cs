@@ -12,8 +12,8 @@ public static class NonMemberCalibration
     public static double[] Percentiles(IReadOnlyList<double> scores, IReadOnlyList<double> nonMembers)
     {
         if (nonMembers.Count == 0) throw new ArgumentException("calibration needs at least one non-member score");
+        if (nonMembers.Any(double.IsNaN) || scores.Any(double.IsNaN)) throw new LetheException("a membership score is NaN; calibration cannot place it");
         var sorted = nonMembers.Order().ToArray();
-        if (double.IsNaN(sorted[^1]) || scores.Any(double.IsNaN)) throw new LetheException("a membership score is NaN; calibration needs finite scores");
         return [.. scores.Select(s => (Below(sorted, s, strict: true) + Below(sorted, s, strict: false)) / (2.0 * sorted.Length))];
     }
 
