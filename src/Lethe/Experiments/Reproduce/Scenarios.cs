@@ -149,46 +149,46 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
                 var label = unlearning?.Method ?? "original";
                 var signature = LetheJson.Serialize(new { recipe = again, audit, unlearning, member.Members, member.Forget });
                 var path = Path.Combine(folder, LiraFolder, $"seed-{seed}", dataset, model, $"ref-{index:00}", label + ".json");
-                cells[t][index] = LiraCell.Read(path, signature) ?? MeasureLira(again, member, unlearning, label, index, count, seed, model, data, pool, audit, reference, signature, path);
+                cells[t][index] = LiraCell.Read(path, signature) ?? MeasureLira(again, member, unlearning, label, index, signature, path);
             }
         }
         return [.. treatments.Select((unlearning, t) => new LiraReferences(
             [.. cells[t].Select(c => new PoolScores(c.Roles, c.Scores))],
             cells[t].Sum(c => c.TrainingSeconds),
             unlearning is null ? null : cells[t].Sum(c => c.UnlearningSeconds ?? 0)))];
-    }
 
-    LiraCell MeasureLira(TrainingSettings again, MembershipSplit member, UnlearningSettings? unlearning, string label, int index, int count, long seed, string model,
-        Dataset data, int[] pool, AuditSettings audit, int[] reference, string signature, string path)
-    {
-        StopIfAsked("LiRA");
-        var (run, _) = Trained(again, $"lira-{index:00}", member, BaseFraction);
-        var watch = Stopwatch.StartNew();
-        Models.Learner learner;
-        double? seconds = null;
-        if (unlearning is null)
+        // A reference model not yet measured with this treatment: train it (or reuse its run), treat it, score the pool.
+        LiraCell MeasureLira(TrainingSettings again, MembershipSplit member, UnlearningSettings? unlearning, string label, int index, string signature, string path)
         {
-            hooks.OnStage?.Invoke($"LiRA: score reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} (seed {seed})");
-            learner = run.LoadModel(device);
-        }
-        else
-        {
-            hooks.OnStage?.Invoke($"LiRA: unlearn reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} with {label} (forget {member.Forget.Length}, seed {seed})");
-            var (unlearned, request) = ForgetRequest.Fulfil(
-                run, member, unlearning, Path.Combine(RunPath(again, "lira-unlearn"), $"ref-{index:00}", label), device, hooks.OnUnlearningEpoch, cancel);
-            learner = unlearned;
-            StopIfAsked("LiRA unlearning");
-            seconds = request.Result.Seconds;
-        }
-        using (learner)
-        {
-            var scores = LikelihoodRatioAttack.Score(learner, data, pool, again, audit, reference, device);
-            var forgotten = member.Forget.ToHashSet();
-            var members = member.Members.ToHashSet();
-            PoolRole[] roles = [.. pool.Select(id => forgotten.Contains(id) ? PoolRole.Forgotten : members.Contains(id) ? PoolRole.Retained : PoolRole.Unseen)];
-            var cell = new LiraCell(signature, pool, roles, scores, TrainedRuns.StepSeconds(run.Folder), seconds, watch.Elapsed.TotalSeconds);
-            LetheJson.WriteFile(path, cell);
-            return cell;
+            StopIfAsked("LiRA");
+            var (run, _) = Trained(again, $"lira-{index:00}", member, BaseFraction);
+            var watch = Stopwatch.StartNew();
+            Models.Learner learner;
+            double? seconds = null;
+            if (unlearning is null)
+            {
+                hooks.OnStage?.Invoke($"LiRA: score reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} (seed {seed})");
+                learner = run.LoadModel(device);
+            }
+            else
+            {
+                hooks.OnStage?.Invoke($"LiRA: unlearn reference model {index + 1}/{count} of {TrainingMethods.DisplayName(model)} with {label} (forget {member.Forget.Length}, seed {seed})");
+                var (unlearned, request) = ForgetRequest.Fulfil(
+                    run, member, unlearning, Path.Combine(RunPath(again, "lira-unlearn"), $"ref-{index:00}", label), device, hooks.OnUnlearningEpoch, cancel);
+                learner = unlearned;
+                StopIfAsked("LiRA unlearning");
+                seconds = request.Result.Seconds;
+            }
+            using (learner)
+            {
+                var scores = LikelihoodRatioAttack.Score(learner, data, pool, again, audit, reference, device);
+                var forgotten = member.Forget.ToHashSet();
+                var members = member.Members.ToHashSet();
+                PoolRole[] roles = [.. pool.Select(id => forgotten.Contains(id) ? PoolRole.Forgotten : members.Contains(id) ? PoolRole.Retained : PoolRole.Unseen)];
+                var cell = new LiraCell(signature, pool, roles, scores, TrainedRuns.StepSeconds(run.Folder), seconds, watch.Elapsed.TotalSeconds);
+                LetheJson.WriteFile(path, cell);
+                return cell;
+            }
         }
     }
 
