@@ -36,6 +36,14 @@ public class DemoTests
             Assert.Contains(row, markdown);
         foreach (var model in new[] { "original", "unlearned", "retrained" })
             Assert.True(File.Exists(dir.File($"demo/audits/{model}.json")));
+        // The demo unlearns with the built-in tuned defaults, not the hand-set ones.
+        using (var demoSettings = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("demo/demo-settings.json"))))
+        {
+            var unlearning = demoSettings.RootElement.GetProperty("settings").GetProperty("unlearning");
+            var tuned = Lethe.Unlearning.UnlearningMethods.Defaults("memgp", classifier: false);
+            Assert.Equal(tuned.LearningRate, unlearning.GetProperty("learningRate").GetDouble());
+            Assert.Equal(tuned.Epochs, unlearning.GetProperty("epochs").GetInt32());
+        }
         using (var demo = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("demo/demo.json"))))
         {
             Assert.All(demo.RootElement.GetProperty("timings").EnumerateArray(), t => Assert.False(t.GetProperty("cached").GetBoolean()));

@@ -30,7 +30,7 @@ public static class UnlearnCommand
         var alpha = new Option<double>("--alpha") { Description = "Weight of L_MEMtrain (0 switches it off)", DefaultValueFactory = _ => defaults.Alpha };
         var beta = new Option<double>("--beta") { Description = "Weight of the gradient penalty", DefaultValueFactory = _ => defaults.Beta };
         var gamma = new Option<double?>("--gamma") { Description = "Weight of L_Norm (gp only; default 1, as in the paper's eq. 2)" };
-        var epochs = new Option<int>("--epochs") { Description = "At most this many epochs", DefaultValueFactory = _ => defaults.Epochs };
+        var epochs = new Option<int?>("--epochs") { Description = "At most this many epochs (default: the method's tuned or hand-set one)" };
         var batch = new Option<int>("--batch-size") { Description = "Forget samples per step", DefaultValueFactory = _ => defaults.BatchSize };
         var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default: the method's, docs/baselines.md: 2e-3 for encoders, 1e-4 to 2e-3 for classifiers)" };
         var output = new Option<string>("--output") { Description = "D: head or backbone", DefaultValueFactory = _ => defaults.Output };
@@ -57,7 +57,7 @@ public static class UnlearnCommand
                 Gamma = parse.GetValue(gamma) ?? methodDefaults.Gamma,
                 AscentWeight = parse.GetValue(ascentWeight),
                 AlignmentWeight = parse.GetValue(alignmentWeight) ?? methodDefaults.AlignmentWeight,
-                Epochs = parse.GetValue(epochs),
+                Epochs = parse.GetValue(epochs) ?? methodDefaults.Epochs,
                 BatchSize = parse.GetValue(batch),
                 LearningRate = parse.GetValue(lr) ?? methodDefaults.LearningRate,
                 Output = parse.GetValue(output)!,
