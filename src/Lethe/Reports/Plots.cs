@@ -98,6 +98,8 @@ public static class Plots
             points.MarkerSize = markerSize;
             points.LegendText = groups[g].Label;
         }
+        // Room under the points for the legend in the lower right, which would otherwise hide the lowest ones.
+        plot.Axes.Margins(left: 0.05, right: 0.05, bottom: 0.35, top: 0.1);
         return Render(plot, title, xLabel, yLabel);
     }
 
