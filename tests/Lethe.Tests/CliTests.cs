@@ -166,5 +166,14 @@ public class CliTests
         var (bad, _, badError) = Run("unlearn", "--run", dir.File("run"), "--data-dir", dir.Path, "--gamma", "1");
         Assert.Equal(1, bad);
         Assert.Contains("no L_Norm", badError);
+
+        // Without --epochs and --lr, the method's built-in tuned defaults apply.
+        var (tuned, _, tunedError) = Run("unlearn", "--run", dir.File("run"), "--data-dir", dir.Path, "--batch-size", "4", "--out", dir.File("tuned"));
+        Assert.True(tuned == 0, tunedError);
+        using var tunedJson = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("tuned/unlearning.json")));
+        var used = tunedJson.RootElement.GetProperty("settings");
+        var defaults = Lethe.Unlearning.UnlearningMethods.Defaults("memgp", classifier: false);
+        Assert.Equal(defaults.Epochs, used.GetProperty("epochs").GetInt32());
+        Assert.Equal(defaults.LearningRate, used.GetProperty("learningRate").GetDouble());
     }
 }
