@@ -7,7 +7,6 @@ using Lethe.Reports;
 using Lethe.Runtime;
 using Lethe.Storage;
 using Lethe.Training;
-using Lethe.Unlearning;
 using Spectre.Console;
 
 namespace Lethe.Cli.Commands;
@@ -36,8 +35,8 @@ public static class DemoCommand
                 Method = parse.GetValue(method)!,
                 Preset = parse.GetValue(preset)!,
                 Seed = s,
-                // The built-in tuned defaults (DemoSettings' own), with the run's seed.
-                Unlearning = UnlearningMethods.Defaults("memgp", classifier: false) with { Seed = s },
+                // DemoSettings' own unlearning defaults (the built-in tuned ones), with the run's seed.
+                Unlearning = new DemoSettings().Unlearning with { Seed = s },
                 Audit = new() { Seed = s },
             };
             if (!TrainingPresets.Names.Contains(settings.Preset)) throw new LetheException($"unknown preset '{settings.Preset}': use {string.Join(", ", TrainingPresets.Names)}");

@@ -32,7 +32,7 @@ public static class UnlearnCommand
         var gamma = new Option<double?>("--gamma") { Description = "Weight of L_Norm (gp only; default 1, as in the paper's eq. 2)" };
         var epochs = new Option<int?>("--epochs") { Description = "At most this many epochs (default: the method's tuned or hand-set one)" };
         var batch = new Option<int>("--batch-size") { Description = "Forget samples per step", DefaultValueFactory = _ => defaults.BatchSize };
-        var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default: the method's, docs/baselines.md: 2e-3 for encoders, 1e-4 to 2e-3 for classifiers)" };
+        var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default: the method's tuned one, docs/tuning.md, or else its hand-set one, docs/baselines.md)" };
         var output = new Option<string>("--output") { Description = "D: head or backbone", DefaultValueFactory = _ => defaults.Output };
         var seed = new Option<long>("--seed") { Description = "Seed of the order and augmentations", DefaultValueFactory = _ => 0 };
         var outFolder = new Option<string?>("--out", "-o") { Description = "Where to write unlearned.ckpt, unlearning.json and audit/ (default RUN/unlearn-METHOD)" };
