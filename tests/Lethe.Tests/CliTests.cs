@@ -176,4 +176,28 @@ public class CliTests
         Assert.Equal(defaults.Epochs, used.GetProperty("epochs").GetInt32());
         Assert.Equal(defaults.LearningRate, used.GetProperty("learningRate").GetDouble());
     }
+
+    [Fact]
+    public void UnlearnRunsTheTargetedMethodWithItsOwnDefaults()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);
+        var (code, _, error) = Run("train", "--preset", "tiny", "--dataset", "mnist", "--data-dir", dir.Path, "--out", dir.File("run"));
+        Assert.True(code == 0, error);
+        var (unlearn, output, unlearnError) = Run("unlearn", "--run", dir.File("run"), "--data-dir", dir.Path, "--method", "targeted", "--epochs", "2");
+        Assert.True(unlearn == 0, unlearnError + output);
+        Assert.Contains("Targeted (Lethe)", output);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("run/unlearn-targeted/unlearning.json")));
+        var used = json.RootElement.GetProperty("settings");
+        var defaults = Lethe.Unlearning.UnlearningMethods.Defaults("targeted", classifier: true);
+        Assert.Equal(defaults.BatchSize, used.GetProperty("batchSize").GetInt32());
+        Assert.Equal(defaults.LearningRate, used.GetProperty("learningRate").GetDouble());
+        Assert.Equal(0, used.GetProperty("alpha").GetDouble());
+        Assert.Equal("frozen", used.GetProperty("batchNorm").GetString());
+        Assert.True(used.GetProperty("perSampleStop").GetBoolean());
+        Assert.True(File.Exists(dir.File("run/unlearn-targeted/unlearned.ckpt")));
+        var (bad, _, badError) = Run("unlearn", "--run", dir.File("run"), "--data-dir", dir.Path, "--method", "targeted", "--alpha", "0", "--beta", "0", "--anchor-weight", "0");
+        Assert.Equal(1, bad);
+        Assert.Contains("every loss term is switched off", badError);
+    }
 }

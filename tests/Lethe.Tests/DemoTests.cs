@@ -36,11 +36,12 @@ public class DemoTests
             Assert.Contains(row, markdown);
         foreach (var model in new[] { "original", "unlearned", "retrained" })
             Assert.True(File.Exists(dir.File($"demo/audits/{model}.json")));
-        // The demo unlearns with the built-in tuned defaults, not the hand-set ones.
+        // The demo unlearns with targeted unlearning and its built-in tuned defaults, not the hand-set ones.
         using (var demoSettings = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("demo/demo-settings.json"))))
         {
             var unlearning = demoSettings.RootElement.GetProperty("settings").GetProperty("unlearning");
-            var tuned = Lethe.Unlearning.UnlearningMethods.Defaults("memgp", classifier: false);
+            Assert.Equal("targeted", unlearning.GetProperty("method").GetString());
+            var tuned = Lethe.Unlearning.UnlearningMethods.Defaults("targeted", classifier: false);
             Assert.Equal(tuned.LearningRate, unlearning.GetProperty("learningRate").GetDouble());
             Assert.Equal(tuned.Epochs, unlearning.GetProperty("epochs").GetInt32());
         }
@@ -90,5 +91,15 @@ public class DemoTests
         var (wrong, _, wrongError) = Run("audit", "--run", dir.File("run"), "--checkpoint", dir.File("missing.ckpt"), "--data-dir", dir.Path);
         Assert.Equal(1, wrong);
         Assert.Contains("no checkpoint", wrongError);
+    }
+
+    [Fact]
+    public void TheDemoRefusesAnUnlearningMethodForClassifiersOnly()
+    {
+        using var dir = new TempDir();
+        var (code, _, error) = Run("demo", "--unlearning", "random-labels", "--preset", "tiny", "--out", dir.File("demo"));
+        Assert.Equal(1, code);
+        Assert.Contains("classifiers only", error);
+        Assert.False(Directory.Exists(dir.File("demo")));
     }
 }

@@ -9,7 +9,7 @@ namespace Lethe.Tests;
 
 public class UnlearnerTests
 {
-    static (Learner Model, Dataset Data, MembershipSplit Split) Setup(TempDir dir, string method = "simclr")
+    internal static (Learner Model, Dataset Data, MembershipSplit Split) Setup(TempDir dir, string method = "simclr")
     {
         TorchRuntime.EnsureLoaded();
         TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);

@@ -7,6 +7,7 @@ using Lethe.Reports;
 using Lethe.Runtime;
 using Lethe.Storage;
 using Lethe.Training;
+using Lethe.Unlearning;
 using Spectre.Console;
 
 namespace Lethe.Cli.Commands;
@@ -18,12 +19,17 @@ public static class DemoCommand
     {
         var output = new Option<string>("--out", "-o") { Description = "Demo folder: runs, audits and the report", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
         var method = new Option<string>("--method", "-m") { Description = $"Encoder method: {string.Join(", ", TrainingMethods.EncoderNames)}", DefaultValueFactory = _ => "moco" };
+        var unlearning = new Option<string>("--unlearning", "-u")
+        {
+            Description = $"Unlearning method: {string.Join(", ", UnlearningMethods.For(classifier: false))}",
+            DefaultValueFactory = _ => DemoSettings.DefaultUnlearning,
+        };
         var seed = new Option<long>("--seed") { Description = "Seed of the split, training, unlearning and audits", DefaultValueFactory = _ => 0 };
         var preset = new Option<string>("--preset") { Description = "Pretraining recipe (tiny is for tests)", DefaultValueFactory = _ => "overfit", Hidden = true };
         var dataDir = CommonOptions.DataDir();
         var command = new Command("demo", "The end-to-end demo on Fashion-MNIST: pretrain a MoCo encoder, forget 20% of its members, compare with retraining, write a report")
         {
-            output, method, seed, preset, dataDir,
+            output, method, unlearning, seed, preset, dataDir,
         };
         command.SetAction(parse =>
         {
@@ -35,8 +41,8 @@ public static class DemoCommand
                 Method = parse.GetValue(method)!,
                 Preset = parse.GetValue(preset)!,
                 Seed = s,
-                // DemoSettings' own unlearning defaults (the built-in tuned ones), with the run's seed.
-                Unlearning = new DemoSettings().Unlearning with { Seed = s },
+                // The method's built-in tuned defaults, with the run's seed.
+                Unlearning = Unlearning(parse.GetValue(unlearning)!) with { Seed = s },
                 Audit = new() { Seed = s },
             };
             if (!TrainingPresets.Names.Contains(settings.Preset)) throw new LetheException($"unknown preset '{settings.Preset}': use {string.Join(", ", TrainingPresets.Names)}");
@@ -96,5 +102,12 @@ public static class DemoCommand
         table.AddRow("MIA AUC, retained members", MarkdownTable.Number(b.Head.RetainEncoderMi.Threshold.Auc), MarkdownTable.Number(a.Head.RetainEncoderMi.Threshold.Auc), MarkdownTable.Number(t.Head.RetainEncoderMi.Threshold.Auc));
         console.Write(table);
         console.MarkupLine(r.Targets.AllMet ? "[green]All targets met.[/]" : "[yellow]Some targets were not met; the report's Targets table says which.[/]");
+    }
+
+    static UnlearningSettings Unlearning(string name)
+    {
+        var info = UnlearningMethods.Get(name);
+        if (!info.WorksOn(classifier: false)) throw new LetheException($"{name} works on classifiers only: the demo unlearns an encoder");
+        return UnlearningMethods.Defaults(name, classifier: false);
     }
 }

@@ -21,10 +21,11 @@ public static class TuneCommand
         var factors = new Option<double[]>("--lr-factors") { Description = "Multiples of each method's hand-set learning rate to try", AllowMultipleArgumentsPerToken = true };
         var epochs = new Option<int[]>("--epochs") { Description = "Unlearning epochs to try", AllowMultipleArgumentsPerToken = true };
         var write = new Option<string?>("--write") { Description = "Where to write the tuned defaults (default OUT/tuned-defaults.json); copy it to src/Lethe/Unlearning/tuned-defaults.json to make it built in" };
+        var diagnose = new Option<bool>("--diagnose") { Description = "Instead of tuning, measure the diagnosis of docs/targeted-unlearning.md on the tuning seeds (diagnosis.md)" };
         var dataDir = CommonOptions.DataDir();
         var command = new Command("tune", "Choose each unlearning method's learning rate and epochs on tuning seeds: the closest match to retraining (docs/tuning.md)")
         {
-            output, scale, seed, seeds, factors, epochs, write, dataDir,
+            output, scale, seed, seeds, factors, epochs, write, diagnose, dataDir,
         };
         command.SetAction(parse =>
         {
@@ -49,6 +50,14 @@ public static class TuneCommand
                 reproduce.Recipe(ReproduceSettings.ClassifierModel, reproduce.MainDataset, settings.FirstSeed).Epochs);
             try
             {
+                if (parse.GetValue(diagnose))
+                {
+                    var diagnosis = new Diagnosis(settings, folder, device, hooks).Run(cancel.Token);
+                    DiagnosisReport.Write(diagnosis, folder);
+                    ReproduceCommand.Show(console, [DiagnosisReport.Table(diagnosis)]);
+                    console.MarkupLineInterpolated($"Diagnosed on seed(s) {string.Join(", ", settings.SeedValues)} in {watch.Elapsed:hh\\:mm\\:ss}: {Path.GetFullPath(Path.Combine(folder, "diagnosis.md"))}");
+                    return LetheCli.Ok;
+                }
                 var result = new Tuning(settings, folder, device, hooks).Run(cancel.Token);
                 var path = parse.GetValue(write) ?? Path.Combine(folder, "tuned-defaults.json");
                 result.Tuned.Save(path);

@@ -39,9 +39,15 @@ public abstract class ContrastiveLearner : Learner
 
     public override (Tensor Loss, Tensor? Logits) TrainingLoss(Tensor images, Tensor labels, Generator generator)
     {
-        var (first, second) = augmentation.TwoViews(images, generator);
+        var (first, second) = TwoViews(images, generator);
         return (Loss(first, second), null);
     }
+
+    /// <summary>The augmentation of training, which EncoderMI's views also use.</summary>
+    public ContrastiveAugmentation Augmentation => augmentation;
+
+    /// <summary>Two augmented views of a batch, drawn as training draws them.</summary>
+    public (Tensor First, Tensor Second) TwoViews(Tensor images, Generator generator) => augmentation.TwoViews(images, generator);
 
     /// <summary>The method's loss on two views of a batch.</summary>
     public abstract Tensor Loss(Tensor first, Tensor second);
@@ -52,7 +58,7 @@ public abstract class ContrastiveLearner : Learner
     /// </summary>
     public Tensor Alignment(Tensor images, Generator generator)
     {
-        var (first, second) = augmentation.TwoViews(images, generator);
+        var (first, second) = TwoViews(images, generator);
         var views = stack([functional.normalize(Project(first), dim: 1), functional.normalize(Project(second), dim: 1)], 1);
         return ViewSimilarity.Mean(views).mean();
     }

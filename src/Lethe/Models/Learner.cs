@@ -19,7 +19,10 @@ public abstract class Learner : Module<Tensor, Tensor>
         if (recipe.Method != name) throw new LetheException($"a {name} learner cannot be built from the settings of a '{recipe.Method}' run");
         Recipe = recipe;
         backbone = Backbones.Create(recipe.Encoder, channels, height, width);
+        shape = (channels, height, width);
     }
+
+    readonly (int Channels, int Height, int Width) shape;
 
 #pragma warning disable IDE1006 // TorchSharp names submodules after their fields; the names are the checkpoints' keys.
     protected readonly Module<Tensor, Tensor> backbone;
@@ -58,6 +61,25 @@ public abstract class Learner : Module<Tensor, Tensor>
 
     /// <summary>The parameters the optimizer trains (not a momentum or EMA copy).</summary>
     public virtual IEnumerable<Parameter> TrainableParameters() => parameters();
+
+    /// <summary>
+    /// A copy of this model as it is now, in evaluation mode with no parameter trained: the original model D0 that an
+    /// anchor compares against while this one is unlearned.
+    /// </summary>
+    public Learner FrozenCopy()
+    {
+        var copy = Runtime.Seeds.WithGlobalGenerator(null, () => TrainingMethods.Get(Method).Create(Recipe, shape.Channels, shape.Height, shape.Width, Classes));
+        var device = parameters().First().device;
+        copy.to(device);
+        using (no_grad())
+        {
+            var mine = state_dict();
+            foreach (var (name, value) in copy.state_dict()) value.copy_(mine[name]);
+        }
+        foreach (var parameter in copy.parameters()) parameter.requires_grad = false;
+        copy.eval();
+        return copy;
+    }
 
     /// <summary>Called after each optimizer step; <paramref name="progress"/> runs from 0 to 1 over a training run.</summary>
     public virtual void AfterStep(double progress) { }

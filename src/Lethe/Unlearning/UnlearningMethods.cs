@@ -35,6 +35,10 @@ public static class UnlearningMethods
         // eq. 2 with all three terms, as the paper runs it
         new("gp", "GP (paper, full)", "the paper's full variant: L_MEMtrain + the penalty at interpolates with non-members + L_Norm (eq. 2)", Applies.Both,
             (l, s) => new FullGradientPenaltyUnlearning(l, s), s => s with { Gamma = 1 }, s => s with { Gamma = 1, LearningRate = 1e-3 }),
+        new("targeted", "Targeted (Lethe)", "lowers the attack signal of just the forget samples that still stand out from calibration non-members, retained members and non-members anchored to the original model (docs/targeted-unlearning.md)", Applies.Both,
+            (l, s) => new TargetedUnlearning(l, s),
+            s => s with { ForgetTerm = ForgetTerm.Score, Alpha = 0, AnchorWeight = 1, AnchorNonMembers = true, PerSampleStop = true, BatchNorm = BatchNormMode.Frozen, BatchSize = 16, LearningRate = 3e-4, Epochs = 20 },
+            s => s with { ForgetTerm = ForgetTerm.Penalty, Alpha = 0, AnchorWeight = 1, AnchorNonMembers = true, PerSampleStop = true, BatchNorm = BatchNormMode.Frozen, BatchSize = 16, LearningRate = 3e-4, Epochs = 10 }),
         new("finetune", "fine-tune", "fine-tuning on the retained members", Applies.Both,
             (l, s) => new FineTuneUnlearning(l, s), ClassifierDefaults: s => s with { LearningRate = 2e-3 }),
         new("neggrad", "NegGrad", "gradient ascent on the forget set", Applies.Both,

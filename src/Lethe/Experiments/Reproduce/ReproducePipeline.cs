@@ -51,6 +51,7 @@ public sealed class ReproducePipeline(ReproduceSettings settings, string folder,
         ("vi", TableVI.Build),
         ("vii", TableVII.Build),
         ("methods", MethodTables.Build),
+        ("targeted", TargetedTable.Build),
     ];
 
     public ReproduceResult Run(CancellationToken cancel = default)

@@ -60,6 +60,68 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         });
     }
 
+    /// <summary>
+    /// The model of a measured cell, loaded: the original (<paramref name="label"/> "original"), the retrained one
+    /// ("retrained"), or an unlearned one by its cell label. The cell must have been measured.
+    /// </summary>
+    public (Models.Learner Model, Dataset Data, MembershipSplit Split) Load(string model, string dataset, long seed, string label)
+    {
+        var recipe = settings.Recipe(model, dataset, seed);
+        var (run, split) = label == "retrained" ? Trained(recipe with { TrainOn = "retain" }, "retrain", BaseFraction) : Trained(recipe, TrainedKind(recipe), BaseFraction);
+        var checkpoint = label is "original" or "retrained"
+            ? null
+            : Path.Combine(RunPath(recipe, "unlearn"), CellKey.ForgetFolder(BaseFraction), label, ForgetRequest.CheckpointFile);
+        return (run.LoadModel(device, checkpoint), run.Data, split);
+    }
+
+    /// <summary>
+    /// Continual deletion: the forget set split into <paramref name="requests"/> seeded parts, unlearned one request
+    /// after the other on the same model (each request's anchor is the model as the previous request left it, its
+    /// retained members those not yet forgotten), then audited on the whole forget set, so that the retrained model
+    /// without all of them is this seed's retrained model. With <paramref name="recheck"/>, each request unlearns the
+    /// samples of the earlier requests too (a method with a per-sample stop leaves alone those still at their target).
+    /// With <paramref name="firstAnchor"/>, every request's anchor is the model before the first request rather than
+    /// the one the previous request left. Seconds: all requests together.
+    /// </summary>
+    public Measurement Continual(string model, string dataset, long seed, UnlearningSettings unlearning, int requests, bool recheck = false, bool firstAnchor = false)
+    {
+        var (recipe, audit) = (settings.Recipe(model, dataset, seed), settings.Audit(seed));
+        var key = new CellKey(seed, dataset, model, BaseFraction, unlearning.Method, ContinualVariant(requests, recheck, firstAnchor));
+        object determinants = recheck || firstAnchor ? new { recipe, audit, unlearning, requests, recheck, firstAnchor } : new { recipe, audit, unlearning, requests };
+        return Cell(key, determinants, () =>
+        {
+            var (run, split) = Trained(recipe, TrainedKind(recipe), BaseFraction);
+            if (requests < 1 || requests > split.Forget.Length / 2) throw new LetheException($"{split.Forget.Length} forget samples cannot make {requests} requests of at least 2");
+            var order = split.Forget.ToArray();
+            Runtime.Seeds.Random(seed, "continual/requests").Shuffle(order);
+            using var learner = run.LoadModel(device);
+            using var first = firstAnchor ? learner.FrozenCopy() : null;
+            var forgotten = new HashSet<int>();
+            var seconds = 0.0;
+            var notes = new List<string>();
+            for (var r = 0; r < requests; r++)
+            {
+                var part = order.Where((_, i) => i * requests / order.Length == r).Order().ToArray();
+                forgotten.UnionWith(part);
+                hooks.OnStage?.Invoke($"continual deletion: request {r + 1}/{requests} on {TrainingMethods.DisplayName(model)} with {UnlearningMethods.DisplayName(unlearning.Method)} (forget {part.Length}, seed {seed})");
+                var retain = split.Members.Where(id => !forgotten.Contains(id)).ToArray();
+                var result = new Unlearner(learner, unlearning with { Seed = Runtime.Seeds.Derive(unlearning.Seed, $"continual/{r}") }, device) { OnEpoch = hooks.OnUnlearningEpoch, Original = first }
+                    .Run(run.Data.Train, recheck ? [.. forgotten.Order()] : part, split.ShadowNonMembers, cancel, retain);
+                StopIfAsked("continual deletion");
+                seconds += result.Seconds;
+                notes.Add(result.Diverged ? "diverged" : $"{result.Epochs.Count} epochs");
+            }
+            // Kept like every unlearned model, for `lethe audit --checkpoint` and the diagnosis's gradient norms.
+            Storage.Checkpoint.Save(Path.Combine(RunPath(recipe, "unlearn"), CellKey.ForgetFolder(BaseFraction), key.Label, ForgetRequest.CheckpointFile),
+                learner, run.Settings.Architecture, run.Settings.Epochs, seed, unlearning);
+            return Audited(key.Label, learner, run.Data, split, audit, seconds, $"requests: {string.Join(", ", notes)}");
+        });
+    }
+
+    /// <summary>The cell variant of a continual deletion, e.g. 3-requests or 3-requests-recheck-first-anchor.</summary>
+    public static string ContinualVariant(int requests, bool recheck, bool firstAnchor) =>
+        $"{requests}-requests{(recheck ? "-recheck" : "")}{(firstAnchor ? "-first-anchor" : "")}";
+
     public Measurement Retrained(string model, string dataset, long seed)
     {
         var (recipe, audit) = (settings.Recipe(model, dataset, seed), settings.Audit(seed));
