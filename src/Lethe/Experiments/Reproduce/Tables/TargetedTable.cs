@@ -66,7 +66,7 @@ static class TargetedTable
         if (forgetAuc < aucLow || forgetAuc > aucHigh) missed.Add($"forget AUC (retrained {aucLow:F3}–{aucHigh:F3})");
         var (tprLow, tprHigh) = Interval(retrained.Select(r => r.Forget.TprAt1PercentFpr).ToArray(), () => Wilson(retrained[0].Forget.TprAt1PercentFpr, retrained[0].Forget.Members));
         var tpr = m.Average(x => x.Forget.TprAt1PercentFpr);
-        if (tpr < tprLow - 1e-12 || tpr > tprHigh + 1e-12) missed.Add(string.Create(CultureInfo.InvariantCulture, $"TPR at 1% FPR (retrained {tprLow:P1}–{tprHigh:P1})"));
+        if (tpr < tprLow - 1e-12 || tpr > tprHigh + 1e-12) missed.Add(string.Create(CultureInfo.InvariantCulture, $"TPR at 1% FPR (retrained {tprLow * 100:F1}%–{tprHigh * 100:F1}%)"));
         var retainGap = m.Average(x => x.RetainAuc) - retrained.Average(x => x.RetainAuc);
         if (Math.Abs(retainGap) > 0.05) missed.Add(string.Create(CultureInfo.InvariantCulture, $"retained AUC ({retainGap:+0.000;-0.000})"));
         var utilityGap = m.Average(x => x.Utility) - retrained.Average(x => x.Utility);
