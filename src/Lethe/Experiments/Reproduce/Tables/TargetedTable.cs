@@ -63,7 +63,7 @@ static class TargetedTable
             return (e.Low, e.High);
         });
         var forgetAuc = m.Average(x => x.Forget.Auc);
-        if (forgetAuc < aucLow || forgetAuc > aucHigh) missed.Add($"forget AUC (retrained {aucLow:F3}–{aucHigh:F3})");
+        if (forgetAuc < aucLow || forgetAuc > aucHigh) missed.Add(string.Create(CultureInfo.InvariantCulture, $"forget AUC (retrained {aucLow:F3}–{aucHigh:F3})"));
         var (tprLow, tprHigh) = Interval(retrained.Select(r => r.Forget.TprAt1PercentFpr).ToArray(), () => Wilson(retrained[0].Forget.TprAt1PercentFpr, retrained[0].Forget.Members));
         var tpr = m.Average(x => x.Forget.TprAt1PercentFpr);
         if (tpr < tprLow - 1e-12 || tpr > tprHigh + 1e-12) missed.Add(string.Create(CultureInfo.InvariantCulture, $"TPR at 1% FPR (retrained {tprLow * 100:F1}%–{tprHigh * 100:F1}%)"));
