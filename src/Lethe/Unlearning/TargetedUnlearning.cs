@@ -46,7 +46,8 @@ public sealed class TargetedUnlearning(Learner learner, UnlearningSettings setti
         // they were, and scoring a few hundred of them every epoch would cost more than the penalty itself.
         nonMemberScores ??= PerSampleStop.Scores(Learner, context.Images, calibration, Seeds.Derive(Settings.Seed, "unlearn/stop/non-members"), context.Device);
         standing = StandingOut(forget, forgetScores, nonMemberScores);
-        if (standing.Count > 0 || epoch == 0) return standing.Count == 0 ? "no forgotten sample stands out from the calibration non-members" : null;
+        if (standing.Count > 0) return null;
+        if (epoch == 0) return "no forgotten sample stands out from the calibration non-members";
         nonMemberScores = PerSampleStop.Scores(Learner, context.Images, calibration, Seeds.Derive(Settings.Seed, $"unlearn/stop/non-members/{epoch}"), context.Device);
         standing = StandingOut(forget, forgetScores, nonMemberScores);
         return standing.Count == 0 ? $"after {epoch} epochs no forgotten sample stands out from the calibration non-members" : null;
