@@ -2,7 +2,8 @@
 // glue load on Linux systems whose libstdc++ predates the GLIBCXX version it was
 // linked against. It marks the named version requirements of an ELF shared object
 // as weak (VER_FLG_WEAK) so that the dynamic loader no longer refuses the file.
-// Only versions that the system libstdc++ lacks are touched; see
+// Only versions that the system libstdc++ lacks are touched (all listed ones with
+// Force, for files packed to run elsewhere); see
 // docs/torchsharp-on-debian.md for why this is safe for GLIBCXX_3.4.32.
 using System;
 using System.Collections.Generic;
@@ -28,23 +29,36 @@ public class WeakenGlibcxxRequirement : Task
     /// <summary>The system libstdc++ consulted; empty means search the usual places.</summary>
     public string SystemLibrary { get; set; } = "";
 
+    /// <summary>Weaken every listed version without consulting the system libstdc++: for files that
+    /// will run on other machines (the tool package), not on the one building them.</summary>
+    public bool Force { get; set; }
+
     public override bool Execute()
     {
-        var libstdcxx = FindSystemLibstdcxx();
-        if (libstdcxx == null)
+        var versions = Versions.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries).Select(v => v.Trim());
+        HashSet<string> missing;
+        string reason;
+        if (Force)
         {
-            Log.LogMessage(MessageImportance.Low, "No system libstdc++.so.6 found; nothing to weaken.");
-            return true;
+            missing = new HashSet<string>(versions);
+            reason = "forced for other systems";
         }
-        var systemBytes = File.ReadAllBytes(libstdcxx);
-        var missingVersions = Versions.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries)
-            .Select(v => v.Trim())
-            .Where(v => IndexOf(systemBytes, Encoding.ASCII.GetBytes("\0" + v + "\0")) < 0);
-        var missing = new HashSet<string>(missingVersions);
-        if (missing.Count == 0)
+        else
         {
-            Log.LogMessage(MessageImportance.Low, $"{libstdcxx} provides {Versions}; no patch needed.");
-            return true;
+            var libstdcxx = FindSystemLibstdcxx();
+            if (libstdcxx == null)
+            {
+                Log.LogMessage(MessageImportance.Low, "No system libstdc++.so.6 found; nothing to weaken.");
+                return true;
+            }
+            var systemBytes = File.ReadAllBytes(libstdcxx);
+            missing = new HashSet<string>(versions.Where(v => IndexOf(systemBytes, Encoding.ASCII.GetBytes("\0" + v + "\0")) < 0));
+            if (missing.Count == 0)
+            {
+                Log.LogMessage(MessageImportance.Low, $"{libstdcxx} provides {Versions}; no patch needed.");
+                return true;
+            }
+            reason = "system libstdc++ is older";
         }
         foreach (var item in Files)
         {
@@ -61,7 +75,7 @@ public class WeakenGlibcxxRequirement : Task
                 File.Delete(path);
                 File.Move(temp, path);
                 Log.LogMessage(MessageImportance.High,
-                    $"LibTorchSharp fix: marked {string.Join(", ", changed)} weak in {path} (system libstdc++ is older).");
+                    $"LibTorchSharp fix: marked {string.Join(", ", changed)} weak in {path} ({reason}).");
             }
             catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException
                 || e is ArgumentException || e is IndexOutOfRangeException)

@@ -29,6 +29,8 @@ public static class LetheCli
         root.Subcommands.Add(TrainCommand.Train(console));
         root.Subcommands.Add(UnlearnCommand.Build(console));
         root.Subcommands.Add(AuditCommand.Build(console));
+        root.Subcommands.Add(ImportCommand.Build(console));
+        root.Subcommands.Add(ExportCommand.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
         root.Subcommands.Add(ReproduceCommand.Build(console));
         root.Subcommands.Add(TuneCommand.Build(console));

@@ -22,6 +22,7 @@ public static class AuditCommand
             Description = "Checkpoint to audit (default: RUN/final.ckpt). An unlearned.ckpt brings its own run and forget set from the unlearning.json beside it",
         };
         var forgetIds = new Option<string?>("--forget-ids") { Description = "File of training-split ids forgotten, instead of the split's (or the forget request's) forget set" };
+        var forgetList = CommonOptions.ForgetList();
         var shadow = new Option<string?>("--shadow") { Description = "Shadow run (--shadow-of RUN) to fit the attacks on, instead of a calibration part of the target's data" };
         var defaults = new AuditSettings();
         var views = new Option<int>("--views") { Description = "Augmented views per image (EncoderMI)", DefaultValueFactory = _ => defaults.Views };
@@ -32,7 +33,7 @@ public static class AuditCommand
         var dataDir = CommonOptions.DataDir();
         var command = new Command("audit", "Membership-inference audit, diagnostics and utility of an encoder or a classifier. Attacks: " + MembershipAttacks.Help())
         {
-            run, checkpoint, forgetIds, shadow, views, calibration, noProbe, seed, outFolder, dataDir,
+            run, checkpoint, forgetIds, forgetList, shadow, views, calibration, noProbe, seed, outFolder, dataDir,
         };
         command.SetAction(parse =>
         {
@@ -48,7 +49,7 @@ public static class AuditCommand
             if (parse.GetValue(shadow) is not null && parse.GetResult(calibration) is { Implicit: false })
                 throw new LetheException("--calibration sets aside target data for a calibration attacker; with --shadow the attacks are fitted on the shadow model: drop one");
             var (target, split, checkpointPath) = Resolve(parse.GetValue(run), parse.GetValue(checkpoint), parse.GetValue(dataDir));
-            if (parse.GetValue(forgetIds) is { } idsFile) split = split.WithForgetFile(idsFile);
+            split = CommonOptions.WithForget(split, target.Data, parse.GetValue(forgetList), parse.GetValue(forgetIds));
             using var model = target.LoadModel(device, checkpointPath);
             Learner? shadowModel = null;
             if (parse.GetValue(shadow) is { } shadowFolder)
@@ -73,7 +74,7 @@ public static class AuditCommand
     /// The run, split and checkpoint an audit is about. A checkpoint with a forget request (unlearning.json) beside it
     /// names its run and forget set; a run's own checkpoint (final.ckpt or checkpoints/epoch-N.ckpt) names its run.
     /// </summary>
-    static (TrainingRun Run, MembershipSplit Split, string Checkpoint) Resolve(string? runFolder, string? checkpoint, string? dataDir)
+    internal static (TrainingRun Run, MembershipSplit Split, string Checkpoint) Resolve(string? runFolder, string? checkpoint, string? dataDir)
     {
         if (checkpoint is null)
         {

@@ -21,10 +21,25 @@ public static class DataCommands
         var dataset = CommonOptions.Dataset();
         var dataDir = CommonOptions.DataDir();
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON" };
-        var command = new Command("info", "Counts, image shape, classes and per-class counts of a data set") { dataset, dataDir, json };
+        var ids = new Option<bool>("--ids") { Description = "List every sample's id, split and class instead (tab-separated): the names forget and member lists use" };
+        var folder = new CommonOptions.FolderOptionSet();
+        var command = new Command("info", "Counts, image shape, classes and per-class counts of a data set") { dataset, dataDir, json, ids };
+        foreach (var option in folder.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var loaded = Datasets.Load(Datasets.Parse(parse.GetValue(dataset)!), parse.GetValue(dataDir));
+            var name = parse.GetValue(dataset)!;
+            var folderOptions = folder.Read(parse, name, parse.GetValue(dataDir));
+            ImageFolder.ReadReport? report = null;
+            var loaded = folderOptions is null ? Datasets.Load(Datasets.Parse(name), parse.GetValue(dataDir))
+                : ImageFolder.Load(folderOptions, out report, m => console.MarkupLineInterpolated($"[grey]{m}[/]"));
+            if (parse.GetValue(ids))
+            {
+                foreach (var (split, set) in new[] { ("train", loaded.Train), ("test", loaded.Test) })
+                {
+                    for (var i = 0; i < set.Count; i++) console.Profile.Out.Writer.WriteLine($"{set.SampleId(i)}\t{split}\t{set.ClassNames[set.Labels[i]]}");
+                }
+                return LetheCli.Ok;
+            }
             var summary = DatasetSummary.Of(loaded);
             if (parse.GetValue(json))
             {
@@ -44,6 +59,12 @@ public static class DataCommands
                 classes.AddRow([$"{c}", Markup.Escape(summary.ClassNames[c]), .. summary.Splits.Select(s => $"{s.PerClass[c]:N0}")]);
             }
             console.Write(classes);
+            if (report is not null)
+            {
+                console.MarkupLineInterpolated($"{(report.FromCache ? "read from the cache" : "decoded")} {(report.CacheFile is { } c ? $"({c})" : "(no writable cache folder)")}; test split: {(folderOptions!.TestRoot is { } t ? t : $"{folderOptions.TestFraction:P0} of the files, by path hash")}");
+                if (report.Skipped > 0) console.MarkupLineInterpolated($"[yellow]skipped {report.Skipped} unreadable file(s), e.g. {report.SkippedIds[0]}[/]");
+                foreach (var empty in report.EmptyClasses) console.MarkupLineInterpolated($"[yellow]class folder '{empty}' has no training images[/]");
+            }
             return LetheCli.Ok;
         });
         return command;
@@ -58,17 +79,21 @@ public static class DataCommands
         var nonMembers = new Option<int>("--non-members") { Description = "Non-members (drawn from the test split)", DefaultValueFactory = _ => defaults.NonMembers };
         var forgetFraction = new Option<double>("--forget-fraction") { Description = "Fraction of the members to forget", DefaultValueFactory = _ => defaults.ForgetFraction };
         var forgetIds = new Option<string?>("--forget-ids") { Description = "File of training-split ids to forget instead (one per line, or a JSON array)" };
+        var forgetList = CommonOptions.ForgetList();
+        var folder = new CommonOptions.FolderOptionSet();
         var shadowMembers = new Option<int?>("--shadow-members") { Description = "Shadow members for attacks, from the rest of the training split (default: as many as --members)" };
         var shadowNonMembers = new Option<int?>("--shadow-non-members") { Description = "Shadow non-members, from the rest of the training split (default: as many as --non-members)" };
         var seed = new Option<long>("--seed") { Description = "Seed that fixes every draw", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out", "-o") { Description = "Where to write the split manifest (JSON)", Required = true };
         var command = new Command("split", "Draw members, non-members, forget, retain and shadow sets and save them as a manifest")
         {
-            dataset, dataDir, members, nonMembers, forgetFraction, forgetIds, shadowMembers, shadowNonMembers, seed, output,
+            dataset, dataDir, members, nonMembers, forgetFraction, forgetIds, forgetList, shadowMembers, shadowNonMembers, seed, output,
         };
+        foreach (var option in folder.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var loaded = Datasets.Load(Datasets.Parse(parse.GetValue(dataset)!), parse.GetValue(dataDir));
+            var name = parse.GetValue(dataset)!;
+            var loaded = Datasets.Load(name, parse.GetValue(dataDir), folder.Read(parse, name, parse.GetValue(dataDir)));
             var settings = new SplitSettings
             {
                 Members = parse.GetValue(members),
@@ -78,7 +103,7 @@ public static class DataCommands
                 ShadowNonMembers = parse.GetValue(shadowNonMembers),
                 Seed = parse.GetValue(seed),
             };
-            var split = MembershipSplit.Create(settings, loaded.Name, loaded.Train.Count, loaded.Test.Count, parse.GetValue(forgetIds));
+            var split = CommonOptions.WithForget(MembershipSplit.Create(settings, loaded, parse.GetValue(forgetIds)), loaded, parse.GetValue(forgetList), null);
             var path = parse.GetValue(output)!;
             split.Save(path);
 

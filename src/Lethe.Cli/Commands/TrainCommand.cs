@@ -30,6 +30,7 @@ public static class TrainCommand
         var dataset = CommonOptions.Dataset();
         dataset.DefaultValueFactory = null;
         var dataDir = CommonOptions.DataDir();
+        var folderSet = new CommonOptions.FolderOptionSet();
         var splitFile = new Option<string?>("--split") { Description = "Split manifest (lethe data split); default: draw --members and --non-members" };
         var members = new Option<int?>("--members") { Description = "Members to train on, when no --split is given" };
         var nonMembers = new Option<int?>("--non-members") { Description = "Non-members for the monitors, when no --split is given" };
@@ -59,7 +60,8 @@ public static class TrainCommand
             method, preset, config, dataset, dataDir, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
             optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, output, resume, force, retrainOf, shadowOf,
         };
-        Option[] runShaping = [preset, config, dataset, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
+        foreach (var option in folderSet.All) command.Options.Add(option);
+        Option[] runShaping = [.. folderSet.All, preset, config, dataset, splitFile, members, nonMembers, encoder, width, featureDim, pooled, epochs, batch,
             optimizer, lr, weightDecay, schedule, temperature, queue, augmentation, evalEvery, checkpointEvery, seed, force];
         command.SetAction(parse =>
         {
@@ -100,6 +102,7 @@ public static class TrainCommand
                     settings = settings with
                     {
                         Dataset = parse.GetValue(dataset) is { } d ? Datasets.NameOf(Datasets.Parse(d)) : settings.Dataset,
+                        Folder = folderSet.Read(parse, parse.GetValue(dataset) ?? settings.Dataset, parse.GetValue(dataDir)) ?? settings.Folder,
                         Members = parse.GetValue(members) ?? settings.Members,
                         NonMembers = parse.GetValue(nonMembers) ?? settings.NonMembers,
                         Encoder = e with
@@ -125,11 +128,11 @@ public static class TrainCommand
                 }
             }
             settings.Validate();
-            var data = Datasets.Load(Datasets.Parse(settings.Dataset), parse.GetValue(dataDir));
+            var data = Datasets.Load(settings.Dataset, parse.GetValue(dataDir), settings.Folder);
             var splitPath = resuming ? Path.Combine(folder, RunFolder.SplitFile)
                 : reference is { } r ? Path.Combine(r.Run, RunFolder.SplitFile)
                 : parse.GetValue(splitFile);
-            var split = splitPath is not null ? MembershipSplit.Load(splitPath, data) : MembershipSplit.Create(settings.Split, data.Name, data.Train.Count, data.Test.Count);
+            var split = splitPath is not null ? MembershipSplit.Load(splitPath, data) : MembershipSplit.Create(settings.Split, data);
 
             using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint");
             console.MarkupLineInterpolated(

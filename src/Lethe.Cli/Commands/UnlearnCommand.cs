@@ -18,6 +18,7 @@ public static class UnlearnCommand
     {
         var run = new Option<string>("--run") { Description = "Training run folder (its settings.json, split.json and final.ckpt)", Required = true };
         var forgetIds = new Option<string?>("--forget-ids") { Description = "File of training-split ids to forget instead of the split's forget set" };
+        var forgetList = CommonOptions.ForgetList();
         var dataDir = CommonOptions.DataDir();
         var defaults = new UnlearningSettings();
         var method = new Option<string>("--method", "-m")
@@ -42,13 +43,13 @@ public static class UnlearnCommand
         var outFolder = new Option<string?>("--out", "-o") { Description = "Where to write unlearned.ckpt, unlearning.json and audit/ (default RUN/unlearn-METHOD)" };
         var command = new Command("unlearn", "Make a trained encoder or classifier forget its forget set, audited before and after")
         {
-            run, forgetIds, dataDir, method, alpha, beta, gamma, ascentWeight, alignmentWeight, anchorWeight, forgetTerm, perSampleStop, batchNorm, epochs, batch, lr, output, seed, outFolder,
+            run, forgetIds, forgetList, dataDir, method, alpha, beta, gamma, ascentWeight, alignmentWeight, anchorWeight, forgetTerm, perSampleStop, batchNorm, epochs, batch, lr, output, seed, outFolder,
         };
         command.SetAction(parse =>
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
             var target = TrainingRun.Open(parse.GetValue(run)!, parse.GetValue(dataDir));
-            var split = parse.GetValue(forgetIds) is { } idsFile ? target.Split.WithForgetFile(idsFile) : target.Split;
+            var split = CommonOptions.WithForget(target.Split, target.Data, parse.GetValue(forgetList), parse.GetValue(forgetIds));
             var classifier = !target.Settings.IsEncoder;
             var info = UnlearningMethods.Get(parse.GetValue(method)!);
             if (!info.WorksOn(classifier))

@@ -23,9 +23,9 @@ public sealed class Byol : ContrastiveLearner
     public Byol(TrainingSettings recipe, int channels, int height, int width) : base("byol", recipe, channels, height, width)
     {
         if (recipe.TauBase is < 0 or > 1) throw new LetheException($"BYOL's tau must lie in [0, 1], not {recipe.TauBase}");
-        predictor = Backbones.Mlp(recipe.Encoder.HeadDim, recipe.Encoder.HeadHidden, recipe.Encoder.HeadDim);
+        predictor = Backbones.Mlp(recipe.Encoder.HeadDim, recipe.Encoder.PredictorHidden ?? recipe.Encoder.HeadHidden, recipe.Encoder.HeadDim, recipe.Encoder.HeadNorm);
         target_backbone = NewBackbone();
-        target_projector = Backbones.Mlp(Backbones.FeatureDim(target_backbone), recipe.Encoder.HeadHidden, recipe.Encoder.HeadDim);
+        target_projector = Backbones.Mlp(Backbones.FeatureDim(target_backbone), recipe.Encoder.HeadHidden, recipe.Encoder.HeadDim, recipe.Encoder.HeadNorm);
         RegisterComponents();
         CopyAndFreeze(backbone, target_backbone);
         CopyAndFreeze(projector, target_projector);

@@ -21,7 +21,7 @@ public abstract class ContrastiveLearner : Learner
 
     protected ContrastiveLearner(string name, TrainingSettings recipe, int channels, int height, int width) : base(name, recipe, channels, height, width)
     {
-        projector = Backbones.Mlp(Backbones.FeatureDim(backbone), recipe.Encoder.HeadHidden, recipe.Encoder.HeadDim);
+        projector = Backbones.Mlp(Backbones.FeatureDim(backbone), recipe.Encoder.HeadHidden, recipe.Encoder.HeadDim, recipe.Encoder.HeadNorm);
         augmentation = new ContrastiveAugmentation(recipe.Augmentation);
         newBackbone = () => Backbones.Create(recipe.Encoder, channels, height, width);
     }

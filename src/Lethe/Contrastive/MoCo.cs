@@ -26,7 +26,7 @@ public sealed class MoCo : ContrastiveLearner
         if (recipe.QueueSize < 1) throw new LetheException($"MoCo queue size must be positive, not {recipe.QueueSize}");
         if (recipe.KeyMomentum is < 0 or > 1) throw new LetheException($"MoCo momentum must lie in [0, 1], not {recipe.KeyMomentum}");
         key_backbone = NewBackbone();
-        key_projector = Backbones.Mlp(Backbones.FeatureDim(key_backbone), recipe.Encoder.HeadHidden, recipe.Encoder.HeadDim);
+        key_projector = Backbones.Mlp(Backbones.FeatureDim(key_backbone), recipe.Encoder.HeadHidden, recipe.Encoder.HeadDim, recipe.Encoder.HeadNorm);
         queue = F.normalize(randn(recipe.QueueSize, recipe.Encoder.HeadDim), dim: 1);
         queue_ptr = zeros(1, ScalarType.Int64);
         register_buffer("queue", queue);

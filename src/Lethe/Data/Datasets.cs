@@ -8,6 +8,9 @@ public enum DatasetKind
     Cifar10,
     Cifar100,
     Svhn,
+
+    /// <summary>Images in folders, one per class (torchvision's ImageFolder layout): <see cref="ImageFolder"/>.</summary>
+    Folder,
 }
 
 /// <summary>Names, default locations and loaders of the supported data sets.</summary>
@@ -31,6 +34,7 @@ public static class Datasets
         (DatasetKind.Cifar10, "cifar10", null, "data_batch_1.bin ... data_batch_5.bin and test_batch.bin (the binary version)"),
         (DatasetKind.Cifar100, "cifar100", null, "train.bin and test.bin (the binary version)"),
         (DatasetKind.Svhn, "svhn", null, "train_32x32.mat and test_32x32.mat (cropped digits)"),
+        (DatasetKind.Folder, "folder", null, "one sub-folder of images (png, jpg, jpeg, bmp, webp) per class"),
     ];
 
     public static IEnumerable<string> Names => Known.Select(k => k.Name);
@@ -57,9 +61,22 @@ public static class Datasets
     /// <summary>Where a Debian package puts the data set, or null when none does.</summary>
     public static string? DefaultDirectory(DatasetKind kind) => Known.First(k => k.Kind == kind).DefaultDirectory;
 
+    /// <summary>
+    /// Loads a data set by name. An image folder is read with <paramref name="folder"/>'s options, its root replaced by
+    /// <paramref name="directory"/> when that is given; the fixed formats read <paramref name="directory"/> or their default place.
+    /// </summary>
+    public static Dataset Load(string name, string? directory, FolderOptions? folder, Action<string>? log = null)
+    {
+        var kind = Parse(name);
+        if (kind != DatasetKind.Folder) return Load(kind, directory);
+        var options = (folder ?? new FolderOptions()) with { Root = directory ?? folder?.Root ?? "" };
+        return ImageFolder.Load(options, log);
+    }
+
     /// <summary>Loads both splits from <paramref name="directory"/>, or from the data set's default place.</summary>
     public static Dataset Load(DatasetKind kind, string? directory = null)
     {
+        if (kind == DatasetKind.Folder) return Load("folder", directory, null);
         var entry = Known.First(k => k.Kind == kind);
         var folder = directory ?? entry.DefaultDirectory
             ?? throw new LetheException($"{entry.Name} cannot be downloaded here: pass --data-dir with a folder holding {entry.Files}");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,7 +10,8 @@ namespace Lethe.Data;
 /// </summary>
 public sealed class ImageSet
 {
-    public ImageSet(string name, byte[] pixels, int[] labels, int channels, int height, int width, IReadOnlyList<string> classNames)
+    public ImageSet(string name, byte[] pixels, int[] labels, int channels, int height, int width, IReadOnlyList<string> classNames,
+        IReadOnlyList<string>? ids = null)
     {
         ArgumentNullException.ThrowIfNull(pixels);
         ArgumentNullException.ThrowIfNull(labels);
@@ -25,6 +27,17 @@ public sealed class ImageSet
             if (labels[i] < 0 || labels[i] >= classNames.Count)
                 throw new ArgumentException($"{name}: label {labels[i]} of image {i} is outside 0..{classNames.Count - 1}");
         }
+        if (ids is not null)
+        {
+            if (ids.Count != labels.Length) throw new ArgumentException($"{name}: {ids.Count} sample ids for {labels.Length} images");
+            var index = new Dictionary<string, int>(ids.Count, StringComparer.Ordinal);
+            for (var i = 0; i < ids.Count; i++)
+            {
+                if (!index.TryAdd(ids[i], i)) throw new ArgumentException($"{name}: sample id '{ids[i]}' is used twice");
+            }
+            idIndex = index;
+        }
+        this.ids = ids;
         Name = name;
         Pixels = pixels;
         Labels = labels;
@@ -34,7 +47,41 @@ public sealed class ImageSet
         ClassNames = classNames;
     }
 
+    readonly IReadOnlyList<string>? ids;
+    readonly Dictionary<string, int>? idIndex;
+
     public string Name { get; }
+
+    /// <summary>Whether samples have names (an image folder's relative paths) rather than their index as id.</summary>
+    public bool HasNamedIds => ids is not null;
+
+    /// <summary>Every sample's stable id: the relative path for an image folder, the index (as text) for the fixed formats.</summary>
+    public IReadOnlyList<string> Ids => ids ?? Enumerable.Range(0, Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+
+    /// <summary>The id of the sample at <paramref name="index"/>.</summary>
+    public string SampleId(int index)
+    {
+        CheckIndex(index);
+        return ids is null ? index.ToString(CultureInfo.InvariantCulture) : ids[index];
+    }
+
+    /// <summary>The index of the sample named <paramref name="id"/>: a relative path, or for the fixed formats an index.</summary>
+    public bool TryFind(string id, out int index)
+    {
+        if (idIndex is not null) return idIndex.TryGetValue(id, out index);
+        if (int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out index) && index < Count) return true;
+        index = -1;
+        return false;
+    }
+
+    /// <summary>SHA-256 of the ids and labels in order: what a split made for this set depends on. Null for index ids.</summary>
+    public string? Fingerprint()
+    {
+        if (ids is null) return null;
+        var text = new System.Text.StringBuilder();
+        for (var i = 0; i < Count; i++) text.Append(ids[i]).Append('\t').Append(Labels[i]).Append('\n');
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
+    }
 
     /// <summary>Pixel bytes, image after image, each C x H x W.</summary>
     public byte[] Pixels { get; }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Lethe.Runtime;
 using Lethe.Storage;
 
@@ -61,6 +62,21 @@ public sealed record MembershipSplit
 
     public required int[] ShadowNonMembers { get; init; }
 
+    /// <summary>
+    /// For data sets whose samples are named (image folders): a hash of every id and label of both splits, so that a split
+    /// never silently indexes a folder whose files changed. Null for the fixed formats (left out of the JSON).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Fingerprint { get; init; }
+
+    /// <summary>The fingerprint of a data set's sample ids (null when they are indices).</summary>
+    public static string? FingerprintOf(Dataset data) =>
+        data.Train.Fingerprint() is { } train ? $"{train[..32]}{data.Test.Fingerprint()![..32]}" : null;
+
+    /// <summary>Draws a split of <paramref name="data"/> (see the other overload), bound to its sample ids.</summary>
+    public static MembershipSplit Create(SplitSettings settings, Dataset data, string? forgetIdsFile = null) =>
+        Create(settings, data.Name, data.Train.Count, data.Test.Count, forgetIdsFile) with { Fingerprint = FingerprintOf(data) };
+
     /// <summary>Draws a split from the settings' seed. With <paramref name="forgetIdsFile"/>, its ids are the forget set.</summary>
     public static MembershipSplit Create(SplitSettings settings, string dataset, int trainCount, int testCount, string? forgetIdsFile = null)
     {
@@ -116,6 +132,46 @@ public sealed record MembershipSplit
         return split;
     }
 
+    /// <summary>
+    /// A split around members that are already given (the samples an imported model was trained on): non-members drawn
+    /// from the test split (all of it when it holds fewer than asked), shadow members and shadow non-members from the
+    /// training samples that are not members (half each, at most as many as the members and non-members), and the
+    /// forget set drawn by the settings' fraction unless <paramref name="forgetList"/> names it.
+    /// </summary>
+    public static MembershipSplit FromMembers(SplitSettings settings, Dataset data, IReadOnlyList<int> givenMembers, string membersSource, string? forgetList = null)
+    {
+        var members = givenMembers.Order().ToArray();
+        if (members.Length < 2) throw new LetheException($"{membersSource}: at least 2 members are needed, not {members.Length}");
+        var memberSet = members.ToHashSet();
+        var test = Permutation(data.Test.Count, Seeds.Random(settings.Seed, "split/test"));
+        var nonMembers = Sorted(test.AsSpan(0, Math.Min(settings.NonMembers, data.Test.Count)));
+        var rest = Permutation(data.Train.Count, Seeds.Random(settings.Seed, "split/train")).Where(i => !memberSet.Contains(i)).ToArray();
+        var shadowMembers = Math.Min(rest.Length / 2, members.Length);
+        var shadowNonMembers = Math.Min(rest.Length - shadowMembers, nonMembers.Length);
+        var fraction = settings.ForgetFraction;
+        if (fraction is <= 0 or >= 1 || double.IsNaN(fraction)) throw new LetheException($"forget fraction must be between 0 and 1 (exclusive), not {fraction}");
+        var count = Math.Clamp((int)Math.Round(fraction * members.Length, MidpointRounding.AwayFromZero), 1, members.Length - 1);
+        var order = Permutation(members.Length, Seeds.Random(settings.Seed, "split/forget"));
+        var forget = order.Take(count).Select(i => members[i]).Order().ToArray();
+        var split = new MembershipSplit
+        {
+            Dataset = data.Name,
+            TrainCount = data.Train.Count,
+            TestCount = data.Test.Count,
+            Settings = settings with { Members = members.Length, NonMembers = nonMembers.Length, ShadowMembers = shadowMembers, ShadowNonMembers = shadowNonMembers },
+            ForgetSource = "fraction",
+            Members = members,
+            Forget = forget,
+            Retain = members.Except(forget).ToArray(),
+            NonMembers = nonMembers,
+            ShadowMembers = Sorted(rest.AsSpan(0, shadowMembers)),
+            ShadowNonMembers = Sorted(rest.AsSpan(shadowMembers, shadowNonMembers)),
+            Fingerprint = FingerprintOf(data),
+        };
+        split.Validate(membersSource);
+        return forgetList is null ? split : split.WithForgetList(forgetList, data);
+    }
+
     /// <summary>The same split with a different forget set (checked against the members).</summary>
     public MembershipSplit WithForget(ForgetSet forget, string source)
     {
@@ -131,6 +187,10 @@ public sealed record MembershipSplit
 
     /// <summary>The same split with the forget set read from an id file (one training-split id per line).</summary>
     public MembershipSplit WithForgetFile(string path) => WithForget(ForgetSet.Load(path, TrainCount, Members), path);
+
+    /// <summary>The same split with the forget set read from a forget list: one sample id (a path, or an index) per line.</summary>
+    public MembershipSplit WithForgetList(string path, Dataset data) =>
+        WithForget(ForgetSet.Create(SampleList.ReadForget(path, data, Members), TrainCount, Members, path), Path.GetFullPath(path));
 
     /// <summary>The ids a run trains on: members (the target), retain (the retrain-from-scratch reference) or shadow (shadow members).</summary>
     public IReadOnlyList<int> TrainingIds(string trainOn) => trainOn switch
@@ -154,6 +214,8 @@ public sealed record MembershipSplit
             throw new LetheException(
                 $"{path}: the split was made for {split.Dataset} ({split.TrainCount} train / {split.TestCount} test), " +
                 $"not for {dataset.Name} ({dataset.Train.Count} / {dataset.Test.Count})");
+        if (dataset is not null && split.Fingerprint is not null && split.Fingerprint != FingerprintOf(dataset))
+            throw new LetheException($"{path}: the split was made for other files of {dataset.Directory} (their names or classes changed since): draw a new split");
         return split;
     }
 

@@ -26,7 +26,16 @@ public static class Backbones
 
     public static int FeatureDim(Module<Tensor, Tensor> backbone) => ((IBackbone)backbone).FeatureDim;
 
-    /// <summary>SimCLR's projection head (and BYOL's predictor): Linear, BatchNorm, ReLU, Linear.</summary>
-    public static Module<Tensor, Tensor> Mlp(int input, int hidden, int output) => Sequential(
-        ("fc1", Linear(input, hidden, hasBias: false)), ("bn", BatchNorm1d(hidden)), ("relu", ReLU()), ("fc2", Linear(hidden, output)));
+    /// <summary>
+    /// The projection head (and BYOL's predictor): Linear, BatchNorm, ReLU, Linear by default; see
+    /// <see cref="EncoderSettings.HeadNorm"/> for the other placements. A Linear followed by batch norm has no bias.
+    /// </summary>
+    public static Module<Tensor, Tensor> Mlp(int input, int hidden, int output, string? norm = null) => (norm ?? "hidden") switch
+    {
+        "hidden" => Sequential(("fc1", Linear(input, hidden, hasBias: false)), ("bn", BatchNorm1d(hidden)), ("relu", ReLU()), ("fc2", Linear(hidden, output))),
+        "none" => Sequential(("fc1", Linear(input, hidden)), ("relu", ReLU()), ("fc2", Linear(hidden, output))),
+        "both" => Sequential(("fc1", Linear(input, hidden, hasBias: false)), ("bn", BatchNorm1d(hidden)), ("relu", ReLU()),
+            ("fc2", Linear(hidden, output, hasBias: false)), ("bn2", BatchNorm1d(output))),
+        _ => throw new LetheException($"unknown head batch-norm placement '{norm}': use hidden, none or both"),
+    };
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Lethe.Models;
 
 /// <summary>
@@ -22,11 +24,41 @@ public sealed record EncoderSettings
 
     public int HeadDim { get; init; } = 128;
 
+    /// <summary>
+    /// ResNet-18's stem: <c>cifar</c> (3x3 stride 1, padding 1, no max-pool; the default, null in the JSON),
+    /// <c>cifar-pad2</c> (the same with padding 2, as solo-learn builds it) or <c>imagenet</c> (torchvision's 7x7 stride 2
+    /// with a 3x3 stride-2 max-pool). Imported models bring theirs (docs/own-model.md).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Stem { get; init; }
+
+    /// <summary>
+    /// Where the projection head (and BYOL's predictor) has batch norm: <c>hidden</c> (Linear, BatchNorm, ReLU, Linear;
+    /// the default, null in the JSON), <c>none</c> (Linear, ReLU, Linear, both with bias: solo-learn's SimCLR and MoCo
+    /// v2+) or <c>both</c> (a BatchNorm after the output Linear too, neither Linear with bias: lightly's SimCLR head).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? HeadNorm { get; init; }
+
+    /// <summary>Hidden width of BYOL's predictor when it differs from the head's (solo-learn's pred_hidden_dim); null: HeadHidden.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? PredictorHidden { get; init; }
+
+    [JsonIgnore]
+    public string StemKind => Stem ?? "cifar";
+
+    [JsonIgnore]
+    public string HeadNormKind => HeadNorm ?? "hidden";
+
     public void Validate()
     {
         if (Architecture is not ("small-cnn" or "resnet18"))
             throw new LetheException($"unknown encoder '{Architecture}': use small-cnn or resnet18");
-        if (Width < 1 || FeatureDim < 1 || HeadHidden < 1 || HeadDim < 1)
+        if (StemKind is not ("cifar" or "cifar-pad2" or "imagenet"))
+            throw new LetheException($"unknown ResNet stem '{Stem}': use cifar, cifar-pad2 or imagenet");
+        if (HeadNormKind is not ("hidden" or "none" or "both"))
+            throw new LetheException($"unknown head batch-norm placement '{HeadNorm}': use hidden, none or both");
+        if (Width < 1 || FeatureDim < 1 || HeadHidden < 1 || HeadDim < 1 || PredictorHidden < 1)
             throw new LetheException("encoder widths must be positive");
     }
 }

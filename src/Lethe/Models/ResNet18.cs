@@ -4,7 +4,10 @@ using static TorchSharp.torch.nn;
 
 namespace Lethe.Models;
 
-/// <summary>ResNet-18 in its CIFAR form: a 3x3 stride-1 stem without max-pooling, four stages of two basic blocks.</summary>
+/// <summary>
+/// ResNet-18: a stem (by default the CIFAR form, a 3x3 stride-1 convolution without max-pooling; see
+/// <see cref="EncoderSettings.Stem"/>) and four stages of two basic blocks, as torchvision lays them out.
+/// </summary>
 public sealed class ResNet18 : Module<Tensor, Tensor>, IBackbone
 {
     readonly Module<Tensor, Tensor> stem;
@@ -14,7 +17,13 @@ public sealed class ResNet18 : Module<Tensor, Tensor>, IBackbone
     public ResNet18(int channels, EncoderSettings settings) : base("resnet18")
     {
         var w = settings.Width;
-        stem = Sequential(("conv", Conv2d(channels, w, 3, padding: 1, bias: false)), ("bn", BatchNorm2d(w)), ("relu", ReLU()));
+        stem = settings.StemKind switch
+        {
+            "imagenet" => Sequential(("conv", Conv2d(channels, w, 7, stride: 2, padding: 3, bias: false)), ("bn", BatchNorm2d(w)), ("relu", ReLU()),
+                ("maxpool", MaxPool2d(3, stride: 2, padding: 1))),
+            "cifar-pad2" => Sequential(("conv", Conv2d(channels, w, 3, padding: 2, bias: false)), ("bn", BatchNorm2d(w)), ("relu", ReLU())),
+            _ => Sequential(("conv", Conv2d(channels, w, 3, padding: 1, bias: false)), ("bn", BatchNorm2d(w)), ("relu", ReLU())),
+        };
         layers = Sequential(
             ("layer1", Stage(w, w, 1)), ("layer2", Stage(w, 2 * w, 2)), ("layer3", Stage(2 * w, 4 * w, 2)), ("layer4", Stage(4 * w, 8 * w, 2)));
         pool = Sequential(("pool", AdaptiveAvgPool2d(1)), ("flatten", Flatten()));

@@ -18,7 +18,7 @@ public sealed record TrainingRun(string Folder, TrainingSettings Settings, Membe
     public static TrainingRun Open(string folder, string? dataDirectory = null, Dataset? data = null)
     {
         var settings = ReadSettings(folder);
-        data ??= Datasets.Load(Datasets.Parse(settings.Dataset), dataDirectory);
+        data ??= Datasets.Load(settings.Dataset, dataDirectory, settings.Folder);
         var split = MembershipSplit.Load(Path.Combine(folder, RunFolder.SplitFile), data);
         return new TrainingRun(folder, settings, split, data);
     }

@@ -16,6 +16,10 @@ public sealed record TrainingSettings
 
     public string Dataset { get; init; } = Datasets.DefaultName;
 
+    /// <summary>How to read an image-folder data set (its root, test split, size and channels); null for the fixed formats.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public FolderOptions? Folder { get; init; }
+
     /// <summary>
     /// Which part of the split the encoder trains on: members (the target model), retain (the retrain-from-scratch
     /// reference: members minus the forget set, same recipe) or shadow (a shadow encoder for attacks, on the shadow members).
