@@ -6,7 +6,7 @@ namespace Lethe.Tests;
 public sealed class ImageFolderTests
 {
     /// <summary>Writes an image of solid or patterned colour with SkiaSharp, as PNG or JPEG.</summary>
-    static void WriteImage(string path, int width, int height, Func<int, int, SKColor> pixel, SKEncodedImageFormat format = SKEncodedImageFormat.Png)
+    internal static void WriteImage(string path, int width, int height, Func<int, int, SKColor> pixel, SKEncodedImageFormat format = SKEncodedImageFormat.Png)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));

@@ -134,7 +134,7 @@ public sealed record MembershipSplit
 
     /// <summary>
     /// A split around members that are already given (the samples an imported model was trained on): non-members drawn
-    /// from the test split (all of it when it holds fewer than asked), shadow members and shadow non-members from the
+    /// from the test split (at most four fifths of it, the rest being the audits' reference images), shadow members and shadow non-members from the
     /// training samples that are not members (half each, at most as many as the members and non-members), and the
     /// forget set drawn by the settings' fraction unless <paramref name="forgetList"/> names it.
     /// </summary>
@@ -144,7 +144,9 @@ public sealed record MembershipSplit
         if (members.Length < 2) throw new LetheException($"{membersSource}: at least 2 members are needed, not {members.Length}");
         var memberSet = members.ToHashSet();
         var test = Permutation(data.Test.Count, Seeds.Random(settings.Seed, "split/test"));
-        var nonMembers = Sorted(test.AsSpan(0, Math.Min(settings.NonMembers, data.Test.Count)));
+        // A fifth of the test split (at least one image) stays out of the non-members: the audits' reference negatives.
+        if (data.Test.Count < 3) throw new LetheException($"the test split has {data.Test.Count} images: at least 3 are needed (non-members and reference images)");
+        var nonMembers = Sorted(test.AsSpan(0, Math.Min(settings.NonMembers, data.Test.Count - Math.Max(1, data.Test.Count / 5))));
         var rest = Permutation(data.Train.Count, Seeds.Random(settings.Seed, "split/train")).Where(i => !memberSet.Contains(i)).ToArray();
         var shadowMembers = Math.Min(rest.Length / 2, members.Length);
         var shadowNonMembers = Math.Min(rest.Length - shadowMembers, nonMembers.Length);
