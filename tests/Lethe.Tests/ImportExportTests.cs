@@ -15,17 +15,7 @@ namespace Lethe.Tests;
 [Collection(TorchThreads.Name)]
 public sealed class ImportExportTests
 {
-    static readonly string Fixtures = FindFixtures();
-
-    static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "pytorch");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/fixtures/pytorch not found above the test binaries");
-    }
+    static readonly string Fixtures = TestFiles.PyTorchFixtures;
 
     static string Fixture(string name) => Path.Combine(Fixtures, name);
 

@@ -26,7 +26,7 @@ public sealed class OwnModelCliTests
         Assert.True(train.Count > 10 && test.Count > 2, ids);
         File.WriteAllLines(dir.File("members.txt"), train);
         File.WriteAllLines(dir.File("forget.txt"), [train[0], train[3], train[5]]);
-        var weights = Path.Combine(FixturePath(), "resnet18_w4.pt");
+        var weights = Path.Combine(TestFiles.PyTorchFixtures, "resnet18_w4.pt");
 
         // A forget list naming a test image is refused before anything is written.
         File.WriteAllLines(dir.File("bad-forget.txt"), [train[0], test[0]]);
@@ -51,15 +51,5 @@ public sealed class OwnModelCliTests
         var exported = StateDictFile.Read(dir.File("forgot.safetensors"));
         Assert.Contains(exported, p => p.Key == "layer4.1.bn2.running_var");
         Assert.DoesNotContain(exported, p => p.Key.StartsWith("projector", StringComparison.Ordinal));
-    }
-
-    static string FixturePath()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, "tests", "fixtures", "pytorch");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/fixtures/pytorch");
     }
 }

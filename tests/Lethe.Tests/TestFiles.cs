@@ -29,6 +29,19 @@ public sealed class TempDir : IDisposable
 /// <summary>Writers of small files in each supported format, so that readers are tested against real bytes.</summary>
 public static class TestFiles
 {
+    /// <summary>tests/fixtures/pytorch, the files PyTorch wrote (make_fixtures.py), found above the test binaries.</summary>
+    public static string PyTorchFixtures { get; } = FindPyTorchFixtures();
+
+    static string FindPyTorchFixtures()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "pytorch");
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        throw new DirectoryNotFoundException("tests/fixtures/pytorch not found above the test binaries");
+    }
+
     public static byte[] IdxImages(int count, int height, int width, Func<int, int, int, byte> pixel, int magic = 0x803)
     {
         var bytes = new byte[16 + count * height * width];

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Lethe.Models;
 using Lethe.Runtime;
 using Lethe.Storage;
@@ -57,8 +56,7 @@ public static class ExportCommand
     {
         var file = Path.Combine(folder, ImportCommand.ProvenanceFile);
         if (!File.Exists(file)) return null;
-        using var json = JsonDocument.Parse(File.ReadAllText(file));
-        var name = json.RootElement.TryGetProperty("layout", out var l) ? l.GetString() : null;
-        return name is not null && KeyMapping.BuiltIn.Contains(name) ? name : null;
+        var layout = LetheJson.ReadFile<ImportReport>(file, "import record").Layout;
+        return KeyMapping.BuiltIn.Contains(layout) ? layout : null;
     }
 }

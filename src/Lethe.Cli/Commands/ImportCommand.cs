@@ -67,7 +67,7 @@ public static class ImportCommand
             {
                 Dataset = data.Name,
                 Folder = folderOptions,
-                Encoder = encoder with { FeatureDim = encoder.Pooled ? recipe.Encoder.FeatureDim : encoder.FeatureDim },
+                Encoder = encoder,
                 Augmentation = parse.GetValue(augmentation) is { } a ? AugmentationSettings.FromName(a) : recipe.Augmentation,
                 Seed = parse.GetValue(seed),
             };

@@ -91,7 +91,8 @@ public static class ImageFolder
 
         var trainSet = Decode($"folder/train", train, classes, options, root, out var trainReport, log);
         var testSet = Decode($"folder/test", test, classes, options, options.TestRoot is null ? root : System.IO.Path.GetFullPath(options.TestRoot), out var testReport, log);
-        var empty = classes.Where((_, c) => !train.Any(e => e.Label == c)).ToList();
+        var counts = trainSet.ClassCounts();
+        var empty = classes.Where((_, c) => counts[c] == 0).ToList();
         report = new ReadReport(trainReport.Skipped + testReport.Skipped, [.. trainReport.SkippedIds, .. testReport.SkippedIds], empty,
             trainReport.FromCache && testReport.FromCache, trainReport.CacheFile);
         return new Dataset("folder", root, trainSet, testSet);

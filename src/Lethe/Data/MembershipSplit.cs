@@ -106,12 +106,7 @@ public sealed record MembershipSplit
         }
         else
         {
-            if (settings.ForgetFraction is <= 0 or >= 1 || double.IsNaN(settings.ForgetFraction))
-                throw new LetheException($"forget fraction must be between 0 and 1 (exclusive), not {settings.ForgetFraction}");
-            var count = (int)Math.Round(settings.ForgetFraction * settings.Members, MidpointRounding.AwayFromZero);
-            count = Math.Clamp(count, 1, settings.Members - 1);
-            var order = Permutation(settings.Members, Seeds.Random(settings.Seed, "split/forget"));
-            forget = ForgetSet.Create(order.Take(count).Select(i => members[i]), trainCount, members, "forget fraction");
+            forget = ForgetSet.Create(DrawForget(settings, members), trainCount, members, "forget fraction");
         }
 
         var split = new MembershipSplit
@@ -150,11 +145,7 @@ public sealed record MembershipSplit
         var rest = Permutation(data.Train.Count, Seeds.Random(settings.Seed, "split/train")).Where(i => !memberSet.Contains(i)).ToArray();
         var shadowMembers = Math.Min(rest.Length / 2, members.Length);
         var shadowNonMembers = Math.Min(rest.Length - shadowMembers, nonMembers.Length);
-        var fraction = settings.ForgetFraction;
-        if (fraction is <= 0 or >= 1 || double.IsNaN(fraction)) throw new LetheException($"forget fraction must be between 0 and 1 (exclusive), not {fraction}");
-        var count = Math.Clamp((int)Math.Round(fraction * members.Length, MidpointRounding.AwayFromZero), 1, members.Length - 1);
-        var order = Permutation(members.Length, Seeds.Random(settings.Seed, "split/forget"));
-        var forget = order.Take(count).Select(i => members[i]).Order().ToArray();
+        var forget = DrawForget(settings, members).Order().ToArray();
         var split = new MembershipSplit
         {
             Dataset = data.Name,
@@ -253,6 +244,16 @@ public sealed record MembershipSplit
         var shadow = ShadowMembers.Concat(ShadowNonMembers).ToArray();
         if (shadow.Any(members.Contains)) throw new DataFormatException(source, "a shadow sample is also a member");
         if (ShadowMembers.Intersect(ShadowNonMembers).Any()) throw new DataFormatException(source, "a sample is both a shadow member and a shadow non-member");
+    }
+
+    /// <summary>The settings' forget fraction of <paramref name="members"/> (at least one, never all), drawn from its seed.</summary>
+    static IEnumerable<int> DrawForget(SplitSettings settings, int[] members)
+    {
+        if (settings.ForgetFraction is <= 0 or >= 1 || double.IsNaN(settings.ForgetFraction))
+            throw new LetheException($"forget fraction must be between 0 and 1 (exclusive), not {settings.ForgetFraction}");
+        var count = Math.Clamp((int)Math.Round(settings.ForgetFraction * members.Length, MidpointRounding.AwayFromZero), 1, members.Length - 1);
+        var order = Permutation(members.Length, Seeds.Random(settings.Seed, "split/forget"));
+        return order.Take(count).Select(i => members[i]);
     }
 
     static int[] Permutation(int count, Random random)

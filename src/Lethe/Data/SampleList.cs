@@ -30,9 +30,10 @@ public static class SampleList
             var id = lines[n].Split('#')[0].Trim();
             if (id.Length == 0) continue;
             var where = $"{path} line {n + 1}";
-            if (!data.Train.TryFind(Normalise(id), out var index))
+            var name = Normalise(id);
+            if (!data.Train.TryFind(name, out var index))
             {
-                if (data.Test.HasNamedIds && data.Test.TryFind(Normalise(id), out _))
+                if (data.Test.HasNamedIds && data.Test.TryFind(name, out _))
                     throw new LetheException($"{where}: '{id}' is a test-split sample: a non-member, never trained on");
                 throw new LetheException(data.Train.HasNamedIds
                     ? $"{where}: '{id}' names no image of the training split of {data.Directory}"

@@ -130,30 +130,29 @@ public static partial class LetheNames
         return lethe;
     }
 
-    static string ResNetToLethe(string key)
-    {
-        if (key.StartsWith("conv1.", StringComparison.Ordinal)) return "stem.conv." + key[6..];
-        if (key.StartsWith("bn1.", StringComparison.Ordinal)) return "stem.bn." + key[4..];
-        var match = TorchvisionBlock().Match(key);
-        if (!match.Success) return key;
-        var rest = match.Groups[3].Value;
-        rest = rest.StartsWith("downsample.0.", StringComparison.Ordinal) ? "shortcut.conv." + rest[13..]
-            : rest.StartsWith("downsample.1.", StringComparison.Ordinal) ? "shortcut.bn." + rest[13..]
-            : rest;
-        return $"layers.layer{match.Groups[1].Value}.{match.Groups[2].Value}.{rest}";
-    }
+    /// <summary>Lethe's ResNet-18 module names beside torchvision's: the stem, then inside each block the shortcut.</summary>
+    static readonly (string Lethe, string Torchvision)[] StemNames = [("stem.conv.", "conv1."), ("stem.bn.", "bn1.")];
+    static readonly (string Lethe, string Torchvision)[] ShortcutNames = [("shortcut.conv.", "downsample.0."), ("shortcut.bn.", "downsample.1.")];
 
-    static string ResNetToTorchvision(string key)
+    static string ResNetToLethe(string key) => TranslateResNet(key, toLethe: true);
+
+    static string ResNetToTorchvision(string key) => TranslateResNet(key, toLethe: false);
+
+    static string TranslateResNet(string key, bool toLethe)
     {
-        if (key.StartsWith("stem.conv.", StringComparison.Ordinal)) return "conv1." + key[10..];
-        if (key.StartsWith("stem.bn.", StringComparison.Ordinal)) return "bn1." + key[8..];
-        var match = LetheBlock().Match(key);
-        if (!match.Success) return key;
-        var rest = match.Groups[3].Value;
-        rest = rest.StartsWith("shortcut.conv.", StringComparison.Ordinal) ? "downsample.0." + rest[14..]
-            : rest.StartsWith("shortcut.bn.", StringComparison.Ordinal) ? "downsample.1." + rest[12..]
-            : rest;
-        return $"layer{match.Groups[1].Value}.{match.Groups[2].Value}.{rest}";
+        static string Swap(string text, (string Lethe, string Torchvision)[] names, bool toLethe)
+        {
+            foreach (var (lethe, torchvision) in names)
+            {
+                var (from, to) = toLethe ? (torchvision, lethe) : (lethe, torchvision);
+                if (text.StartsWith(from, StringComparison.Ordinal)) return to + text[from.Length..];
+            }
+            return text;
+        }
+        var match = (toLethe ? TorchvisionBlock() : LetheBlock()).Match(key);
+        if (!match.Success) return Swap(key, StemNames, toLethe);
+        var block = $"layer{match.Groups[1].Value}.{match.Groups[2].Value}.";
+        return (toLethe ? "layers." : "") + block + Swap(match.Groups[3].Value, ShortcutNames, toLethe);
     }
 
     [GeneratedRegex(@"^layer(\d)\.(\d+)\.(.*)$")]

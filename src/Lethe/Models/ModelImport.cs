@@ -224,7 +224,8 @@ public static class ModelImport
         var state = new List<KeyValuePair<string, Tensor>>();
         var dropped = new List<string>();
         var canonicalKeys = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (key, tensor) in model.state_dict())
+        var modelState = model.state_dict();
+        foreach (var (key, tensor) in modelState)
         {
             if (mapping.Native)
             {
@@ -244,7 +245,7 @@ public static class ModelImport
         {
             if (mapping.Native || canonicalKeys.Contains(fold.Bias) || !canonicalKeys.Contains(fold.Into)) continue;
             if (mapping.FromCanonical(fold.Bias, headNorm) is not { } name) continue;
-            var into = model.state_dict()[LetheNames.ToLethe(fold.Into, model.Method, model.Recipe.Encoder.Architecture)];
+            var into = modelState[LetheNames.ToLethe(fold.Into, model.Method, model.Recipe.Encoder.Architecture)];
             state.Add(new(name, zeros_like(into)));
         }
         state.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));

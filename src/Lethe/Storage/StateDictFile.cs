@@ -13,8 +13,6 @@ namespace Lethe.Storage;
 /// </summary>
 public static class StateDictFile
 {
-    public static bool IsSafetensors(string path) => Path.GetExtension(path).Equals(".safetensors", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>The format a path's extension names: "safetensors" or "pytorch"; anything else is refused.</summary>
     public static string FormatOf(string path)
     {
