@@ -140,6 +140,21 @@ public sealed class ImageFolderTests
     }
 
     [Fact]
+    public void A_test_folder_gives_the_non_members_under_the_root_classes()
+    {
+        using var dir = Folder(corrupt: false);
+        WriteImage(dir.File("held-out/bees/t0.png"), 8, 8, (_, _) => new SKColor(9, 9, 9, 255));
+        WriteImage(dir.File("held-out/bees/t1.png"), 8, 8, (_, _) => new SKColor(9, 9, 9, 255));
+        var data = ImageFolder.Load(new FolderOptions { Root = dir.File("root"), TestRoot = dir.File("held-out"), ImageSize = 8 });
+        Assert.Equal(12, data.Train.Count);
+        Assert.Equal(["bees/t0.png", "bees/t1.png"], data.Test.Ids);
+        Assert.All(data.Test.Labels, l => Assert.Equal(1, l));
+        WriteImage(dir.File("held-out/wasps/w0.png"), 8, 8, (_, _) => new SKColor(9, 9, 9, 255));
+        Assert.Contains("'wasps' has no counterpart", Assert.Throws<LetheException>(
+            () => ImageFolder.Load(new FolderOptions { Root = dir.File("root"), TestRoot = dir.File("held-out"), ImageSize = 8 })).Message);
+    }
+
+    [Fact]
     public void Index_ids_of_the_fixed_formats()
     {
         var set = new ImageSet("t", new byte[4 * 4], [0, 1, 0, 1], 1, 2, 2, ["a", "b"]);

@@ -10,6 +10,21 @@ public sealed class OwnModelCliTests
     static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run([.. args, "--threads", "1"]);
 
     [Fact]
+    public void Folder_options_are_refused_for_other_data_sets_and_a_folder_needs_its_root()
+    {
+        var (code, _, error) = Run("data", "info", "--image-size", "16");
+        Assert.Equal(1, code);
+        Assert.Contains("--image-size applies to --dataset folder only", error);
+        (code, _, error) = Run("data", "info", "--dataset", "folder");
+        Assert.Equal(1, code);
+        Assert.Contains("needs --data-dir", error);
+        using var dir = new TempDir();
+        (code, _, error) = Run("data", "info", "--dataset", "folder", "--data-dir", dir.Path, "--test-dir", dir.Path, "--test-fraction", "0.5");
+        Assert.Equal(1, code);
+        Assert.Contains("not both", error);
+    }
+
+    [Fact]
     public void Import_unlearn_by_path_and_export()
     {
         using var dir = new TempDir();
