@@ -31,6 +31,7 @@ public static class LetheCli
         root.Subcommands.Add(AuditCommand.Build(console));
         root.Subcommands.Add(ImportCommand.Build(console));
         root.Subcommands.Add(ExportCommand.Build(console));
+        root.Subcommands.Add(ReportCommand.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
         root.Subcommands.Add(ReproduceCommand.Build(console));
         root.Subcommands.Add(TuneCommand.Build(console));

@@ -63,6 +63,21 @@ public sealed class OwnModelCliTests
         (code, output, error) = Run("export", "--checkpoint", dir.File("run/forgot/unlearned.ckpt"), "--to", dir.File("forgot.safetensors"));
         Assert.True(code == 0, error);
         Assert.Contains("torchvision layout; read back and identical", output);
+        // The demo's report for this request, against a reference "retrained" elsewhere and imported on the retained files.
+        File.WriteAllLines(dir.File("retained.txt"), train.Except([train[0], train[3], train[5]]));
+        (code, _, error) = Run("report", "--unlearned", dir.File("run/forgot/unlearned.ckpt"), "--retrained", dir.File("run"), "--no-linear-probe");
+        Assert.Equal(1, code);
+        Assert.Contains("was not trained on exactly the", error);
+        (code, _, error) = Run(["import", "-w", weights, .. folder, "--members", dir.File("retained.txt"), "--preset", "tiny", "--out", dir.File("retrained")]);
+        Assert.True(code == 0, error);
+        (code, output, error) = Run("report", "--unlearned", dir.File("run/forgot/unlearned.ckpt"), "--retrained", dir.File("retrained"), "--no-linear-probe", "--out", dir.File("report"));
+        Assert.True(code == 0, error + output);
+        var report = File.ReadAllText(dir.File("report/report.md"));
+        Assert.StartsWith("# Lethe report: forgetting 3 of", report);
+        Assert.Contains("is imported from resnet18_w4.pt", report);
+        Assert.Contains("with Fine-tune", report, StringComparison.OrdinalIgnoreCase);
+        Assert.True(File.Exists(dir.File("report/report.html")));
+
         var exported = StateDictFile.Read(dir.File("forgot.safetensors"));
         Assert.Contains(exported, p => p.Key == "layer4.1.bn2.running_var");
         Assert.DoesNotContain(exported, p => p.Key.StartsWith("projector", StringComparison.Ordinal));

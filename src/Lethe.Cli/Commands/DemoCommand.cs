@@ -90,7 +90,7 @@ public static class DemoCommand
         return command;
     }
 
-    static void Show(IAnsiConsole console, DemoResult r)
+    internal static void Show(IAnsiConsole console, DemoResult r)
     {
         var b = r.Before.Report;
         var a = r.After.Report;

@@ -28,7 +28,7 @@ public static class ExportCommand
         {
             var device = TorchRuntime.Initialize(CommonOptions.Runtime(parse));
             var (target, _, checkpointPath) = AuditCommand.Resolve(parse.GetValue(run), parse.GetValue(checkpoint), parse.GetValue(dataDir));
-            var mapping = KeyMapping.Load(parse.GetValue(layout) ?? ImportedLayout(target.Folder) ?? "lethe");
+            var mapping = KeyMapping.Load(parse.GetValue(layout) ?? (ImportReport.Find(target.Folder)?.Layout is { } imported && KeyMapping.BuiltIn.Contains(imported) ? imported : "lethe"));
             var path = parse.GetValue(to)!;
             StateDictFile.FormatOf(path);
             using var model = target.LoadModel(device, checkpointPath);
@@ -49,14 +49,5 @@ public static class ExportCommand
             return LetheCli.Ok;
         });
         return command;
-    }
-
-    /// <summary>The layout a run was imported with (its import.json), or null for a run Lethe trained.</summary>
-    static string? ImportedLayout(string folder)
-    {
-        var file = Path.Combine(folder, ImportCommand.ProvenanceFile);
-        if (!File.Exists(file)) return null;
-        var layout = LetheJson.ReadFile<ImportReport>(file, "import record").Layout;
-        return KeyMapping.BuiltIn.Contains(layout) ? layout : null;
     }
 }

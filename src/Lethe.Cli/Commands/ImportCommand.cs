@@ -16,8 +16,6 @@ namespace Lethe.Cli.Commands;
 /// </summary>
 public static class ImportCommand
 {
-    public const string ProvenanceFile = "import.json";
-
     public static Command Build(IAnsiConsole console)
     {
         var weights = new Option<string>("--weights", "-w") { Description = "The state dict: .pt, .pth, .ckpt (torch.save; Lightning's nesting under state_dict is read) or .safetensors", Required = true };
@@ -100,7 +98,7 @@ public static class ImportCommand
             };
             var run = new RunFolder(outFolder);
             run.StartFresh(settings, split);
-            LetheJson.WriteFile(run.File(ProvenanceFile), report);
+            LetheJson.WriteFile(run.File(ImportReport.FileName), report);
             Checkpoint.Save(run.File(RunFolder.FinalCheckpoint), model, settings.Architecture, epoch: 0, settings.Seed, settings);
             foreach (var tensor in state.Select(p => p.Value)) tensor.Dispose();
 
@@ -111,7 +109,7 @@ public static class ImportCommand
             foreach (var f in filled) table.AddRow("filled", Markup.Escape(f));
             table.AddRow("split", $"{split.Members.Length} members ({split.Forget.Length} to forget), {split.NonMembers.Length} non-members, {split.ShadowMembers.Length} + {split.ShadowNonMembers.Length} shadow");
             console.Write(table);
-            console.MarkupLineInterpolated($"Wrote {Path.GetFullPath(outFolder)} (settings.json, split.json, {ProvenanceFile}, final.ckpt). Next: lethe audit --run {outFolder}; lethe unlearn --run {outFolder} --forget-list FILE; lethe export --run {outFolder} --to model.safetensors");
+            console.MarkupLineInterpolated($"Wrote {Path.GetFullPath(outFolder)} (settings.json, split.json, {ImportReport.FileName}, final.ckpt). Next: lethe audit --run {outFolder}; lethe unlearn --run {outFolder} --forget-list FILE; lethe export --run {outFolder} --to model.safetensors");
             return LetheCli.Ok;
         });
         return command;

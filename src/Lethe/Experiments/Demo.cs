@@ -48,7 +48,13 @@ public sealed record DemoTargets(double AucBefore, double ForgetAucAfter, double
     public bool AllMet => AucBeforeMet && ForgetAucAfterMet && CloseToRetrainedMet && KnnDropMet && RetainedKeptMet;
 }
 
-/// <summary>Everything the demo measured; the report is drawn from it.</summary>
+/// <summary>
+/// Where a report's models came from when they are not the demo's own runs (`lethe report`): a sentence on the model
+/// unlearned, one on the retrained reference, and the file that holds the settings.
+/// </summary>
+public sealed record ReportOrigin(string Model, string Retrained, string SettingsFile);
+
+/// <summary>Everything the demo (or `lethe report`) measured; the report is drawn from it.</summary>
 public sealed record DemoResult(
     DemoSettings Settings,
     TrainingSettings Recipe,
@@ -59,7 +65,8 @@ public sealed record DemoResult(
     EncoderAuditResult After,
     EncoderAuditResult Retrained,
     UnlearningResult Unlearning,
-    IReadOnlyList<StageTiming> Timings)
+    IReadOnlyList<StageTiming> Timings,
+    ReportOrigin? Origin = null)
 {
     public DemoTargets Targets => new(
         Before.Report.Head.ForgetEncoderMi.Threshold.Auc,

@@ -10,6 +10,16 @@ namespace Lethe.Models;
 /// <summary>What an import did besides copying tensors: for import.json and the command's output.</summary>
 public sealed record ImportReport
 {
+    /// <summary>The record's file in an imported run folder.</summary>
+    public const string FileName = "import.json";
+
+    /// <summary>The import record of <paramref name="runFolder"/>, or null for a run Lethe trained.</summary>
+    public static ImportReport? Find(string runFolder)
+    {
+        var file = Path.Combine(runFolder, FileName);
+        return File.Exists(file) ? LetheJson.ReadFile<ImportReport>(file, "import record") : null;
+    }
+
     public required string Source { get; init; }
 
     public required string SourceSha256 { get; init; }

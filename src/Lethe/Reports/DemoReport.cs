@@ -25,7 +25,7 @@ public static class DemoReport
     }
 
     static string Title(DemoResult r) =>
-        $"Lethe demo: forgetting {r.Forget} of {r.Members} members of a {MethodName(r.Recipe.Method)} encoder on {r.Dataset}";
+        $"Lethe {(r.Origin is null ? "demo" : "report")}: forgetting {r.Forget} of {r.Members} members of a {MethodName(r.Recipe.Method)} encoder on {r.Dataset}";
 
     static string MethodName(string method) => Training.TrainingMethods.DisplayName(method);
 
@@ -38,11 +38,14 @@ public static class DemoReport
         var t = r.Targets;
         var text = new StringBuilder();
         text.Append($"# {Title(r)}\n\n");
-        text.Append($"The encoder ({r.Recipe.Encoder.Architecture}, width {r.Recipe.Encoder.Width}) was pretrained with the `{r.Settings.Preset}` recipe on {r.Members} members ")
-            .Append($"({r.Recipe.Epochs} epochs, seed {r.Recipe.Seed}); {r.Forget} of them ({Num(r.Recipe.ForgetFraction * 100, 0)}%) were then forgotten with the paper's optimized variant ")
-            .Append($"(MemGP: alpha {Num(r.Settings.Unlearning.Alpha)}, beta {Num(r.Settings.Unlearning.Beta)}, lr {Num(r.Settings.Unlearning.LearningRate)}, at most {r.Settings.Unlearning.Epochs} epochs; ")
+        var u = r.Settings.Unlearning;
+        text.Append($"The encoder ({r.Recipe.Encoder.Architecture}, width {r.Recipe.Encoder.Width}) ")
+            .Append(r.Origin?.Model ?? $"was pretrained with the `{r.Settings.Preset}` recipe on {r.Members} members ({r.Recipe.Epochs} epochs, seed {r.Recipe.Seed})")
+            .Append($"; {r.Forget} of its {r.Members} members ({Num(100.0 * r.Forget / r.Members, 0)}%) were then forgotten with {Unlearning.UnlearningMethods.DisplayName(u.Method)} ")
+            .Append($"(`{u.Method}`: alpha {Num(u.Alpha)}, beta {Num(u.Beta)}, lr {Num(u.LearningRate)}, at most {u.Epochs} epochs; ")
             .Append($"it stopped after {r.Unlearning.Epochs.Count}: {r.Unlearning.StopReason}). ")
-            .Append($"The retrained reference is the same recipe trained from scratch on the {before.Retain + before.CalibrationMembers} retained members only: the model unlearning should imitate.\n\n");
+            .Append(r.Origin?.Retrained ?? $"The retrained reference is the same recipe trained from scratch on the {before.Retain + before.CalibrationMembers} retained members only")
+            .Append(": the model unlearning should imitate.\n\n");
         text.Append("The attacker is EncoderMI's threshold attack on the projection head's output, fitted on a calibration part of the retained members and non-members ")
             .Append($"({before.CalibrationMembers} and {before.CalibrationNonMembers}, never scored), and scored on the {before.Forget} forgotten members against {before.NonMembers} non-members. ")
             .Append("Accuracy and precision are taken at equal priors; with this few samples an AUC has a standard error of about ")
@@ -115,10 +118,13 @@ public static class DemoReport
         text.Append(time).Append('\n');
         var unlearn = r.Seconds("unlearn");
         var retrain = r.Seconds("retrain");
-        text.Append($"Unlearning took {Num(unlearn, 1)} s and retraining from scratch {Num(retrain, 1)} s of training steps: retraining costs {Num(retrain / Math.Max(unlearn, 1e-9), 0)} times as much.\n\n");
+        if (retrain > 0)
+            text.Append($"Unlearning took {Num(unlearn, 1)} s and retraining from scratch {Num(retrain, 1)} s of training steps: retraining costs {Num(retrain / Math.Max(unlearn, 1e-9), 0)} times as much.\n\n");
 
         text.Append("## Settings\n\n");
-        text.Append($"Every setting is in demo-settings.json beside this report; the runs are in pretrain/, unlearn/ and retrain/. Seed {r.Settings.Seed}.\n");
+        text.Append(r.Origin is { } origin
+            ? $"Every setting is in {origin.SettingsFile} beside this report: the run, the forget request and the retrained reference it compares. Audit seed {r.Settings.Seed}.\n"
+            : $"Every setting is in demo-settings.json beside this report; the runs are in pretrain/, unlearn/ and retrain/. Seed {r.Settings.Seed}.\n");
         return text.ToString();
     }
 
