@@ -32,6 +32,8 @@ public static class LetheCli
         root.Subcommands.Add(ImportCommand.Build(console));
         root.Subcommands.Add(ExportCommand.Build(console));
         root.Subcommands.Add(ReportCommand.Build(console));
+        root.Subcommands.Add(StoreCommands.Store(console));
+        root.Subcommands.Add(StoreCommands.Requests(console));
         root.Subcommands.Add(DemoCommand.Build(console));
         root.Subcommands.Add(ReproduceCommand.Build(console));
         root.Subcommands.Add(TuneCommand.Build(console));

@@ -49,6 +49,18 @@ public static class Audit
         Path.Combine(folder, stem + (compressed ? ".scores.csv.gz" : ".scores.csv"));
 
     /// <summary>
+    /// The utility figures of <see cref="IAuditReport.Utility"/> alone, without the attacks: kNN (and linear-probe) accuracy
+    /// with <paramref name="trainIds"/> as the bank for an encoder, test accuracy for a classifier.
+    /// </summary>
+    public static IReadOnlyList<(string Measure, double Value)> Utility(Learner model, Dataset data, IReadOnlyList<int> trainIds, AuditSettings settings, Device device)
+    {
+        if (model is not ContrastiveLearner)
+            return [("test accuracy", ClassifierSignals.Accuracy(model, data.Test, settings.TestIds(data.Test.Count), device))];
+        var (knn, probe) = EncoderAudit.Utility(model, data, trainIds, model.Recipe, settings, device);
+        return probe is { } p ? [("kNN accuracy", knn), ("linear probe", p)] : [("kNN accuracy", knn)];
+    }
+
+    /// <summary>
     /// Audits <paramref name="model"/> on <paramref name="split"/>'s forget, retained and non-member groups; the attacks are
     /// fitted on a calibration part of the target's data, or on <paramref name="shadow"/>'s shadow members and non-members.
     /// </summary>

@@ -33,7 +33,8 @@ public static class ReportWriter
         return new ReportFiles(md, html, paths);
     }
 
-    static string Html(string markdown, string title)
+    /// <summary>A self-contained HTML page of <paramref name="markdown"/>.</summary>
+    public static string Html(string markdown, string title)
     {
         var pipeline = new MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
         var body = Markdown.ToHtml(markdown, pipeline);
