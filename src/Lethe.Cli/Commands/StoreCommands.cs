@@ -176,10 +176,16 @@ public static class StoreCommands
     {
         var store = StoreOption();
         var wait = WaitOption();
-        var command = new Command("list", "The requests and model versions of a store") { store, wait };
+        var json = new Option<bool>("--json") { Description = "Print the ledger's requests, outcomes and versions as JSON" };
+        var command = new Command("list", "The requests and model versions of a store") { store, wait, json };
         command.SetAction(parse =>
         {
             using var opened = OpenStore(parse, store, wait);
+            if (parse.GetValue(json))
+            {
+                console.Profile.Out.Writer.WriteLine(LetheJson.Serialize(new { Requests = opened.Ledger.Requests(), Outcomes = opened.Ledger.Outcomes(), Versions = opened.Ledger.Versions() }));
+                return LetheCli.Ok;
+            }
             var outcomes = opened.Ledger.Outcomes().ToDictionary(o => o.Request);
             var requests = new Table().Title("requests").AddColumns("id", "received", "reference", "samples", "state", "forgotten", "already forgotten", "version", "verdict");
             foreach (var r in opened.Ledger.Requests())
