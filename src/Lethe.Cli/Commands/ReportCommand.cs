@@ -47,7 +47,7 @@ public static class ReportCommand
             var reference = TrainingRun.Open(parse.GetValue(retrained)!, data: run.Data);
             var folder = parse.GetValue(outFolder) ?? Path.Combine(requestFolder, "report");
             var result = RequestReport.Measure(run, split, request, checkpoint, reference, audit, device, stage => console.MarkupLineInterpolated($"[grey]{stage}[/]"));
-            Directory.CreateDirectory(folder);
+            Folders.Create(folder);
             LetheJson.WriteFile(Path.Combine(folder, RequestReport.SettingsFile), new
             {
                 run = Path.GetFullPath(run.Folder),

@@ -137,11 +137,30 @@ public static class TrainCommand
             using var cancel = new GracefulStop(console, "Stopping after this epoch's checkpoint");
             console.MarkupLineInterpolated(
                 $"[bold]{settings.Method}[/] on {data.Name}: {split.TrainingIds(settings.TrainOn).Count} {settings.TrainOn}, {settings.Encoder.Architecture} (width {settings.Encoder.Width}), {settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer} lr {settings.LearningRate}, seed {settings.Seed} -> {Path.GetFullPath(folder)}");
-            var result = TrainingProgress.Run(console, settings, data, split, folder, device, resuming, cancel.Token);
+            var created = OutermostMissing(folder);
+            TrainingResult result;
+            try
+            {
+                result = TrainingProgress.Run(console, settings, data, split, folder, device, resuming, cancel.Token);
+            }
+            catch
+            {
+                // A run that fails before its first checkpoint (a loss that became NaN, say) leaves no folder it created behind.
+                if (created is not null && Directory.Exists(created) && new RunFolder(folder).LatestCheckpoint() is null) Directory.Delete(created, recursive: true);
+                throw;
+            }
             Summarise(console, result, folder);
             return result.Completed ? LetheCli.Ok : 130;
         });
         return command;
+    }
+
+    /// <summary>The outermost of <paramref name="folder"/> and its parents that does not exist yet, or null when it exists.</summary>
+    static string? OutermostMissing(string folder)
+    {
+        string? missing = null;
+        for (var path = Path.GetFullPath(folder); !string.IsNullOrEmpty(path) && !Path.Exists(path); path = Path.GetDirectoryName(path)) missing = path;
+        return missing;
     }
 
     static void Summarise(IAnsiConsole console, TrainingResult result, string folder)
@@ -187,14 +206,7 @@ public static class TrainCommand
         if (overlay is not JsonObject overlayObject) throw new DataFormatException(path, "must hold a JSON object of settings");
         var baseNode = JsonSerializer.SerializeToNode(settings, LetheJson.Options)!.AsObject();
         MergeInto(baseNode, overlayObject, path, "");
-        try
-        {
-            return baseNode.Deserialize<TrainingSettings>(LetheJson.Options)!;
-        }
-        catch (JsonException e)
-        {
-            throw new DataFormatException(path, $"has a setting of the wrong type ({e.Message.Split('\n')[0]})");
-        }
+        return LetheJson.DeserializeSettings<TrainingSettings>(baseNode, path);
     }
 
     static void MergeInto(JsonObject target, JsonObject overlay, string path, string prefix)

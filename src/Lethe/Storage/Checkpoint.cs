@@ -106,6 +106,7 @@ public static class Checkpoint
                 throw new LetheException($"{path}: checkpoint holds no optimizer state to resume from");
             using (var reader = new BinaryReader(new MemoryStream(entries[ModelEntry])))
                 model.load(reader, strict: true);
+            CheckFinite(path, model);
             if (optimizer is not null)
             {
                 try
@@ -166,6 +167,17 @@ public static class Checkpoint
             throw new DataFormatException(path, $"is damaged: its manifest is not valid JSON ({e.Message.Split('\n')[0]})");
         }
         return use(manifest, entries);
+    }
+
+    /// <summary>A model with NaN or infinite weights only gives NaN outputs: refused when loaded, naming the first such tensor.</summary>
+    static void CheckFinite(string path, nn.Module model)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (name, tensor) in model.state_dict())
+        {
+            if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
+                throw new LetheException($"{path}: weight '{name}' holds NaN/Inf");
+        }
     }
 
     static void CheckSignature(string path, TensorSignature[] saved, TensorSignature[] wanted)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Lethe.Storage;
@@ -17,7 +18,27 @@ public static class LetheJson
     /// <summary>The same conventions on one line, for JSON-lines files.</summary>
     public static readonly JsonSerializerOptions Compact = new(Options) { WriteIndented = false };
 
+    /// <summary>The same conventions, refusing null for a property that is not nullable: for settings that people write.</summary>
+    public static readonly JsonSerializerOptions Strict = new(Options) { RespectNullableAnnotations = true };
+
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    /// <summary>
+    /// Settings from a parsed JSON object, with <see cref="Strict"/>: a value of the wrong type, or a null where a setting
+    /// needs one, is a one-line error naming the setting rather than a failure later on.
+    /// </summary>
+    public static T DeserializeSettings<T>(JsonNode node, string path)
+    {
+        try
+        {
+            return node.Deserialize<T>(Strict) ?? throw new DataFormatException(path, "holds no settings");
+        }
+        catch (JsonException e)
+        {
+            var setting = e.Path is { } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : e.Path ?? "?";
+            throw new DataFormatException(path, $"setting '{setting}' has the wrong type or is null");
+        }
+    }
 
     public static void WriteFile<T>(string path, T value) => AtomicFile.WriteAllText(path, Serialize(value) + "\n");
 

@@ -32,7 +32,7 @@ public sealed class RunFolder(string path)
     /// <summary>Starts a fresh run: nothing of an earlier run in this folder may be resumed or read as this run's.</summary>
     public void StartFresh<TSettings>(TSettings settings, Data.MembershipSplit split)
     {
-        Directory.CreateDirectory(Path);
+        Folders.Create(Path);
         var checkpoints = System.IO.Path.Combine(Path, "checkpoints");
         if (Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true);
         foreach (var stale in new[] { MetricsFile, FinalCheckpoint, SummaryFile })

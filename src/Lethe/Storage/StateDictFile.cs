@@ -55,10 +55,14 @@ public static class StateDictFile
         {
             throw new DataFormatException(path, "holds a whole pickled model, not a state dict: save model.state_dict() instead");
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException or InvalidCastException or NotImplementedException
+        catch (InvalidCastException)
+        {
+            throw new DataFormatException(path, "is not a state dict: what it holds is not a dict of named tensors");
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException or NotImplementedException
             or ArgumentException or InvalidOperationException or KeyNotFoundException or Razorvine.Pickle.PickleException or System.Text.Json.JsonException or OverflowException)
         {
-            throw new DataFormatException(path, $"is damaged or not a {format} state dict ({e.GetType().Name}: {e.Message.Split('\n')[0]})");
+            throw new DataFormatException(path, $"is damaged or not a {format} state dict ({e.Message.Split('\n')[0]})");
         }
     }
 

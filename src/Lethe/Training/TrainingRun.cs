@@ -31,18 +31,17 @@ public sealed record TrainingRun(string Folder, TrainingSettings Settings, Membe
     {
         var path = Path.Combine(folder, RunFolder.SettingsFile);
         if (!File.Exists(path)) throw new LetheException($"{folder} is not a training run: it has no {RunFolder.SettingsFile}");
-        TrainingSettings? settings;
+        JsonObject node;
         try
         {
-            var node = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatException(path, "run settings must be a JSON object");
-            if (!node.Any(p => string.Equals(p.Key, "method", StringComparison.OrdinalIgnoreCase))) node["method"] = "classifier";
-            settings = node.Deserialize<TrainingSettings>(LetheJson.Options);
+            node = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataFormatException(path, "run settings must be a JSON object");
         }
         catch (JsonException e)
         {
             throw new DataFormatException(path, $"run settings are not valid JSON ({e.Message.Split('\n')[0]})");
         }
-        if (settings is null) throw new DataFormatException(path, "run settings are empty");
+        if (!node.Any(p => string.Equals(p.Key, "method", StringComparison.OrdinalIgnoreCase))) node["method"] = "classifier";
+        var settings = LetheJson.DeserializeSettings<TrainingSettings>(node, path);
         settings.Validate();
         return settings;
     }
