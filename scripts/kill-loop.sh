@@ -31,7 +31,7 @@ template="$work/stores/template"
 "$lethe" store init --store "$template" --from "$work/run" --threads "$threads" >/dev/null
 for r in 1 2 3; do "$lethe" requests add --store "$template" --forget-list "$work/r$r.txt" --reference "kill-loop-$r" >/dev/null; done
 
-final_model() { "$lethe" requests list --store "$1" --json | tr -d ' \n' | sed -n 's/.*"modelSha256":"\([0-9a-f]*\)"[^]]*\]}$/\1/p'; }
+final_model() { "$lethe" requests list --store "$1" --json | grep -o '"modelSha256": "[0-9a-f]*"' | tail -n 1 | cut -d '"' -f 4; }
 outcome_count() { "$lethe" requests list --store "$1" --json | tr -d ' \n' | grep -o '"certificateSha256"' | wc -l; }
 
 # The uninterrupted reference, timed: kills fall uniformly between 0.3 s and its duration.
@@ -41,16 +41,18 @@ start=$(date +%s.%N)
 span=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 reference=$(final_model "$work/stores/reference")
 echo "uninterrupted run: ${span%.*} s; final model.bin SHA-256 $reference"
+[[ ${#reference} == 64 ]] || { echo "could not read the final version's weights hash"; exit 1; }
 
 total_kills=0; completed=0; identical=0; exact=0; clean=0; recovered_files=0
 lines=()
 for trial in $(seq 1 "$trials"); do
   store="$work/stores/trial-$trial"
   cp -r "$template" "$store"
-  kills=0; recovered=0
+  kills=0
+  log="$work/stores/trial-$trial.log"
+  : >"$log"
   while :; do
-    log="$work/stores/trial-$trial.log"
-    "$lethe" requests process --store "$store" --threads "$threads" >"$log" 2>&1 &
+    "$lethe" requests process --store "$store" --threads "$threads" >>"$log" 2>&1 &
     pid=$!
     delay=$(awk -v s="$span" -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.3 + (s - 0.3) * r / 32767 }')
     sleep "$delay"
@@ -59,12 +61,11 @@ for trial in $(seq 1 "$trials"); do
       kills=$((kills + 1))
       continue
     fi
-    if wait "$pid"; then
-      recovered=$((recovered + $(grep -c '^removed ' "$log" || true)))
-      break
-    fi
+    if wait "$pid"; then break; fi
     echo "trial $trial: process failed after $kills kills:"; cat "$log"; exit 1
   done
+  # Every line where a run reported a file an interrupted run left, and removed it.
+  recovered=$(grep -c '^removed ' "$log" || true)
   # A last run must find nothing left to do, and the store must verify.
   "$lethe" requests process --store "$store" | grep -q "No pending requests." || { echo "trial $trial: requests left pending"; exit 1; }
   verified=no

@@ -116,6 +116,27 @@ public sealed class BadInputFixture : IDisposable
         File.WriteAllText(P("configs/null-dataset.json"), """{"dataset": null}""");
         File.WriteAllText(P("configs/not-json.json"), """{"epochs": """);
 
+        // A model store with one pending request, and damaged copies of it; policies for store init.
+        (code, _, error) = CliRunner.Run("store", "init", "--store", P("store"), "--from", P("run"), "--data-dir", P("data"), "--threads", "1");
+        if (code != 0) throw new InvalidOperationException($"the fixture's store failed: {error}");
+        File.WriteAllText(P("lists/request.txt"), $"{members[2]}\n{members[3]}\n");
+        (code, _, error) = CliRunner.Run("requests", "add", "--store", P("store"), "--forget-list", P("lists/request.txt"));
+        if (code != 0) throw new InvalidOperationException($"the fixture's request failed: {error}");
+        CopyStore("store-not-sqlite", "ledger.db", "SQLite format 2\0 is what this is not; a text file in the ledger's place\n"u8.ToArray());
+        CopyStore("store-missing-version", "versions/v0000.ckpt", null);
+        CopyStore("store-changed-list", "pending/r0001.list", System.Text.Encoding.UTF8.GetBytes($"{members[2]}\n{members[4]}\n"));
+        CopyStore("store-bad-key", "store.key", "lethe-store-key v1 not-hex\n"u8.ToArray());
+        var policy = JsonNode.Parse(File.ReadAllText(P("store/policy.json")))!.AsObject();
+        void Policy(string name, Action<JsonObject> change)
+        {
+            var copy = policy.DeepClone().AsObject();
+            change(copy);
+            File.WriteAllText(P($"configs/{name}.json"), copy.ToJsonString());
+        }
+        Policy("policy-unknown-key", p => p["thresholds"]!["maxForgetAuk"] = 0.5);
+        Policy("policy-negative-lr", p => p["unlearning"]!["learningRate"] = -1e-3);
+        Policy("policy-wrong-type", p => p["audit"]!["views"] = "ten");
+
         // Where outputs cannot go: under a regular file, and (where chmod stops this user) in a read-only folder.
         File.WriteAllText(P("blocker"), "a file, not a folder\n");
         if (BadInputTests.ChmodStopsWrites && !OperatingSystem.IsWindows())
@@ -141,6 +162,14 @@ public sealed class BadInputFixture : IDisposable
         foreach (var f in new[] { RunFolder.SettingsFile, RunFolder.SplitFile, RunFolder.FinalCheckpoint })
             File.Copy(P(Path.Combine("run", f)), P(Path.Combine(name, f)));
         File.WriteAllBytes(P(Path.Combine(name, file)), replacement);
+    }
+
+    /// <summary>A copy of the fixture's store with one file replaced (or removed, for null).</summary>
+    void CopyStore(string name, string file, byte[]? replacement)
+    {
+        TestFiles.CopyTree(P("store"), P(name));
+        if (replacement is null) File.Delete(P(Path.Combine(name, file)));
+        else File.WriteAllBytes(P(Path.Combine(name, file)), replacement);
     }
 
     /// <summary>The checkpoint's bytes with one byte flipped in the middle of model.bin (stored uncompressed, so found verbatim).</summary>
@@ -315,6 +344,36 @@ public sealed class BadInputTests(BadInputFixture fixture, ITestOutputHelper log
             new("report: checkpoint without a forget request", ["report", "--unlearned", "$/run/final.ckpt", "--retrained", "$/run", "--data-dir", "$/data", "--out", "$/out/report"],
                 ["final.ckpt has no forget request (unlearning.json) beside it"], "out/report"),
         };
+
+        // The model store and its deletion requests.
+        string[] StoreInit(string outFolder, params string[] more) => ["store", "init", "--store", $"$/{outFolder}", "--from", "$/run", "--data-dir", "$/data", .. more];
+        string[] Add(string store, string list) => ["requests", "add", "--store", $"$/{store}", "--forget-list", $"$/lists/{list}"];
+        cases.AddRange(
+        [
+            new("store init: policy with an unknown key", StoreInit("out/store-unknown", "--policy", "$/configs/policy-unknown-key.json"),
+                ["policy-unknown-key.json", "maxForgetAuk"], "out/store-unknown"),
+            new("store init: policy with a negative learning rate", StoreInit("out/store-negative", "--policy", "$/configs/policy-negative-lr.json"),
+                ["policy-negative-lr.json", "learning rate must be positive"], "out/store-negative"),
+            new("store init: policy with a string where a number belongs", StoreInit("out/store-type", "--policy", "$/configs/policy-wrong-type.json"),
+                ["policy-wrong-type.json", "is not a valid policy"], "out/store-type"),
+            new("store init: into a folder that already holds a store", StoreInit("store"), ["already holds a store"], null),
+            new("store init: from a run with NaN weights", ["store", "init", "--store", "$/out/store-nan", "--from", "$/run-nan-final", "--data-dir", "$/data"],
+                ["run-nan-final/final.ckpt: weight '", "holds NaN/Inf"], "out/store-nan"),
+            new("requests add: forget list naming a non-member", Add("store", "non-member.txt"), ["non-member.txt line 1", "is a training sample but not a member"], null),
+            new("requests add: forget list naming an unknown id", Add("store", "out-of-range.txt"), ["out-of-range.txt line 1", "'5000' is not a sample id"], null),
+            new("requests add: forget list with a repeat", Add("store", "duplicates.txt"), ["duplicates.txt line 3", "repeats line 1"], null),
+            new("requests add: forget list with no samples", Add("store", "empty.txt"), ["empty.txt: names no samples"], null),
+            new("requests add: forget list naming every member", Add("store", "all-members.txt"), ["all-members.txt: names every member not yet forgotten"], null),
+            new("requests add: a store that does not exist", Add("no-such-store", "request.txt"), ["no store at", "no-such-store"], null),
+            new("requests process: a ledger that is not SQLite", ["requests", "process", "--store", "$/store-not-sqlite", "--data-dir", "$/data"],
+                ["store-not-sqlite/ledger.db: is not a readable SQLite ledger"], null),
+            new("requests process: a store with a missing version", ["requests", "process", "--store", "$/store-missing-version", "--data-dir", "$/data"],
+                ["versions/v0000.ckpt is missing"], null),
+            new("requests process: a pending list changed after it was added", ["requests", "process", "--store", "$/store-changed-list", "--data-dir", "$/data"],
+                ["pending/r0001.list: does not match the SHA-256 recorded when request 1 was added"], null),
+            new("requests verify: a damaged key file", ["requests", "verify", "--store", "$/store-bad-key"], ["store.key: is damaged"], null),
+            new("requests show: a request that does not exist", ["requests", "show", "9", "--store", "$/store"], ["no request 9"], null),
+        ]);
 
         // An output folder that cannot be created.
         var (how, parent, problem) = ChmodStopsWrites

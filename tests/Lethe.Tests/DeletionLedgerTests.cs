@@ -81,14 +81,7 @@ public sealed class LedgerFixture : IDisposable
     public string Copy(string name)
     {
         var target = Dir.File(name + "-" + Guid.NewGuid().ToString("N")[..8]);
-        foreach (var file in Directory.EnumerateFiles(Template, "*", SearchOption.AllDirectories))
-        {
-            var to = Path.Combine(target, Path.GetRelativePath(Template, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            File.Copy(file, to);
-        }
-        foreach (var folder in Directory.EnumerateDirectories(Template, "*", SearchOption.AllDirectories))
-            Directory.CreateDirectory(Path.Combine(target, Path.GetRelativePath(Template, folder)));
+        TestFiles.CopyTree(Template, target);
         return target;
     }
 
@@ -369,15 +362,38 @@ public sealed class DeletionLedgerTests(LedgerFixture fixture) : IClassFixture<L
         }
     }
 
+    [Fact]
+    public void A_store_starts_from_an_imported_PyTorch_model()
+    {
+        var members = Path.Combine(fixture.Dir.Path, $"members-{Guid.NewGuid():N}.txt");
+        File.WriteAllLines(members, fixture.Members);
+        var target = Path.Combine(fixture.Dir.Path, $"imported-{Guid.NewGuid():N}");
+        var weights = Path.Combine(TestFiles.PyTorchFixtures, "resnet18_w4.pt");
+        var (code, output, error) = Run(["store", "init", "--store", target, "--import", weights, .. fixture.Folder, "--members", members, "--preset", "tiny"]);
+        Assert.True(code == 0, error + output);
+        Assert.Contains("version 0 is versions/v0000.ckpt (simclr, 16 members)", output);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(fixture.Dir.Path, ".imported-*"));
+        Assert.True(File.Exists(Path.Combine(target, "base", "import.json")));
+        (code, output, error) = Run("requests", "verify", "--store", target);
+        Assert.True(code == 0, error + output);
+        using var store = ModelStore.Open(target);
+        Assert.StartsWith(weights + " (imported, SHA-256 ", store.Meta["source"], StringComparison.Ordinal);
+        Assert.Equal("resnet18", store.BaseSettings.Encoder.Architecture);
+
+        // --from and --import together, or neither, is refused before anything is written.
+        (code, _, error) = Run("store", "init", "--store", target + "-x", "--from", Path.Combine(fixture.Dir.Path, "run"), "--import", weights);
+        Assert.Equal(1, code);
+        Assert.Contains("not both", error);
+        (code, _, error) = Run("store", "init", "--store", target);
+        Assert.Equal(1, code);
+        Assert.Contains("give --from RUN or --import WEIGHTS", error);
+        Assert.False(Directory.Exists(target + "-x"));
+    }
+
     static string CopyOf(string store)
     {
         var target = store + "-" + Guid.NewGuid().ToString("N")[..6];
-        foreach (var file in Directory.EnumerateFiles(store, "*", SearchOption.AllDirectories))
-        {
-            var to = Path.Combine(target, Path.GetRelativePath(store, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            File.Copy(file, to);
-        }
+        TestFiles.CopyTree(store, target);
         return target;
     }
 

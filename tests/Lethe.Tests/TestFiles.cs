@@ -42,6 +42,16 @@ public static class TestFiles
         throw new DirectoryNotFoundException("tests/fixtures/pytorch not found above the test binaries");
     }
 
+    /// <summary>Copies every file and folder below <paramref name="from"/> into <paramref name="to"/>.</summary>
+    public static void CopyTree(string from, string to)
+    {
+        foreach (var folder in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, folder)));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+    }
+
     public static byte[] IdxImages(int count, int height, int width, Func<int, int, int, byte> pixel, int magic = 0x803)
     {
         var bytes = new byte[16 + count * height * width];

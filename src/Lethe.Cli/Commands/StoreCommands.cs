@@ -62,7 +62,8 @@ public static class StoreCommands
                 var chosen = parse.GetValue(policy) is { } file
                     ? (parse.GetValue(method) is null ? StorePolicy.Read(file, classifier) : throw new LetheException("give --policy or --unlearning, not both"))
                     : StorePolicy.Default(parse.GetValue(method) ?? "targeted", classifier);
-                ModelStore.Init(root, run, parse.GetValue(import.DataDir), chosen, device, m => console.MarkupLineInterpolated($"[grey]{m}[/]"));
+                var source = weights is null ? Path.GetFullPath(run.Folder) : $"{Path.GetFullPath(weights)} (imported, SHA-256 {Checkpoint.FileSha256(weights)})";
+                ModelStore.Init(root, run, parse.GetValue(import.DataDir), chosen, device, source, m => console.MarkupLineInterpolated($"[grey]{m}[/]"));
             }
             finally
             {
@@ -152,7 +153,7 @@ public static class StoreCommands
             using var cancel = new GracefulStop(console, "Stopping: the request under way is discarded and stays pending");
             var summary = opened.Process(device,
                 m => console.MarkupLineInterpolated($"{m}"),
-                e => console.MarkupLineInterpolated($"[grey]  epoch {e.Epoch}: loss {e.Total:F4}  forget term {e.Forget:F4}  anchor {e.Anchor:F4}{(e.Active is { } a ? $"  standing out {a}" : "")}  ({e.Seconds:F1} s)[/]"),
+                e => console.MarkupLineInterpolated($"[grey]  epoch {e.Epoch}: loss {e.Total:F4}, forget {e.Forget:F4}, anchor {e.Anchor:F4}{(e.Active is { } a ? $", {a} standing out" : "")}, {e.Seconds:F1} s[/]"),
                 cancel.Token);
             foreach (var c in summary.Processed)
             {

@@ -103,8 +103,9 @@ public sealed class ModelStore : IDisposable
     /// Makes a store at <paramref name="root"/> from a finished training run: copies its recipe and split, makes its
     /// final checkpoint version 0, measures that version's utility, writes the policy, a fresh key and the ledger. The
     /// store is built in a temporary folder beside <paramref name="root"/> and renamed into place when complete.
+    /// <paramref name="source"/> says where the model came from (default: the run folder).
     /// </summary>
-    public static void Init(string root, TrainingRun run, string? dataDirectory, StorePolicy policy, Device device, Action<string>? log = null)
+    public static void Init(string root, TrainingRun run, string? dataDirectory, StorePolicy policy, Device device, string? source = null, Action<string>? log = null)
     {
         root = Path.GetFullPath(root);
         if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
@@ -112,7 +113,11 @@ public sealed class ModelStore : IDisposable
         if (!System.IO.File.Exists(run.FinalCheckpoint)) throw new LetheException($"the run in {run.Folder} has not finished: it has no {RunFolder.FinalCheckpoint}");
         policy.Validate(StorePolicy.FileName, !run.Settings.IsEncoder);
         var parent = Path.GetDirectoryName(root) ?? ".";
-        Directory.CreateDirectory(parent);
+        // The first missing folder above the store, removed again when the store cannot be made.
+        var created = Path.GetFullPath(parent);
+        while (Path.GetDirectoryName(created) is { } above && !Directory.Exists(above)) created = above;
+        if (Directory.Exists(created)) created = "";
+        Folders.Create(parent);
         var temp = Path.Combine(parent, $".{Path.GetFileName(root)}.init-{Guid.NewGuid():N}.tmp");
         try
         {
@@ -123,34 +128,40 @@ public sealed class ModelStore : IDisposable
             var meta = new Dictionary<string, string>
             {
                 ["created"] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
-                ["source_run"] = Path.GetFullPath(run.Folder),
+                ["source"] = source ?? Path.GetFullPath(run.Folder),
                 ["data_dir"] = dataDirectory is null ? "" : Path.GetFullPath(dataDirectory),
                 ["dataset"] = run.Settings.Dataset,
                 ["lethe"] = ToolVersionsNow().Lethe,
             };
             foreach (var name in new[] { RunFolder.SettingsFile, RunFolder.SplitFile, Models.ImportReport.FileName })
             {
-                var source = Path.Combine(run.Folder, name);
-                if (!System.IO.File.Exists(source)) continue;
-                System.IO.File.Copy(source, Path.Combine(temp, BaseFolder, name));
-                meta[$"sha256:{BaseFolder}/{name}"] = Checkpoint.FileSha256(source);
+                var from = Path.Combine(run.Folder, name);
+                if (!System.IO.File.Exists(from)) continue;
+                System.IO.File.Copy(from, Path.Combine(temp, BaseFolder, name));
+                meta[$"sha256:{BaseFolder}/{name}"] = Checkpoint.FileSha256(from);
             }
             LetheJson.WriteFile(Path.Combine(temp, StorePolicy.FileName), policy);
             meta[$"sha256:{StorePolicy.FileName}"] = Checkpoint.FileSha256(Path.Combine(temp, StorePolicy.FileName));
             StoreKey.Create(Path.Combine(temp, StoreKey.FileName));
             meta[$"sha256:{StoreKey.FileName}"] = Checkpoint.FileSha256(Path.Combine(temp, StoreKey.FileName));
 
+            // The run's model is loaded (and so checked) where it is, so that an error names the run's file.
+            log?.Invoke("measuring the utility of version 0");
+            IReadOnlyList<(string Measure, double Value)> utility;
+            using (var model = run.LoadModel(device))
+                utility = Audit.Utility(model, run.Data, run.Split.Members, policy.Audit, device);
             var first = Path.Combine(temp, VersionFile(0));
             System.IO.File.Copy(run.FinalCheckpoint, first);
             var manifest = Checkpoint.ReadManifest(first);
-            log?.Invoke("measuring the utility of version 0");
-            IReadOnlyList<(string Measure, double Value)> utility;
-            using (var model = run.LoadModel(device, first))
-                utility = Audit.Utility(model, run.Data, run.Split.Members, policy.Audit, device);
             using (var ledger = Ledger.Create(Path.Combine(temp, Ledger.FileName), meta))
                 ledger.AddFirstVersion(VersionFile(0), Checkpoint.FileSha256(first), manifest.Sha256["model.bin"], DateTimeOffset.UtcNow, UtilityJson(utility));
             if (Directory.Exists(root)) Directory.Delete(root);
             Directory.Move(temp, root);
+        }
+        catch when (created.Length > 0 && Directory.Exists(created))
+        {
+            Directory.Delete(created, recursive: true);
+            throw;
         }
         finally
         {
