@@ -32,7 +32,8 @@ template="$work/stores/template"
 for r in 1 2 3; do "$lethe" requests add --store "$template" --forget-list "$work/r$r.txt" --reference "kill-loop-$r" >/dev/null; done
 
 final_model() { "$lethe" requests list --store "$1" --json | grep -o '"modelSha256": "[0-9a-f]*"' | tail -n 1 | cut -d '"' -f 4; }
-outcome_count() { "$lethe" requests list --store "$1" --json | tr -d ' \n' | grep -o '"certificateSha256"' | wc -l; }
+outcome_count() { "$lethe" requests list --store "$1" --json | grep -o '"certificateSha256"' | wc -l; }
+version_count() { "$lethe" requests list --store "$1" --json | grep -o '"modelSha256"' | wc -l; }
 
 # The uninterrupted reference, timed: kills fall uniformly between 0.3 s and its duration.
 cp -r "$template" "$work/stores/reference"
@@ -65,19 +66,20 @@ for trial in $(seq 1 "$trials"); do
     echo "trial $trial: process failed after $kills kills:"; cat "$log"; exit 1
   done
   # Every line where a run reported a file an interrupted run left, and removed it.
-  recovered=$(grep -c '^removed ' "$log" || true)
+  recovered=$(grep -cE '^(removed|updated) ' "$log" || true)
   # A last run must find nothing left to do, and the store must verify.
   "$lethe" requests process --store "$store" | grep -q "No pending requests." || { echo "trial $trial: requests left pending"; exit 1; }
   verified=no
   "$lethe" requests verify --store "$store" >/dev/null 2>&1 && verified=yes
   model=$(final_model "$store")
   outcomes=$(outcome_count "$store")
+  versions=$(version_count "$store")
   same=no; [[ "$model" == "$reference" ]] && same=yes
   completed=$((completed + 1)); total_kills=$((total_kills + kills)); recovered_files=$((recovered_files + recovered))
   [[ $same == yes ]] && identical=$((identical + 1))
-  [[ $outcomes == 3 ]] && exact=$((exact + 1))
+  [[ $outcomes == 3 && $versions == 4 ]] && exact=$((exact + 1))
   [[ $verified == yes ]] && clean=$((clean + 1))
-  line="| $trial | $kills | $recovered | $outcomes | $verified | $same |"
+  line="| $trial | $kills | $recovered | $outcomes | $versions | $verified | $same |"
   lines+=("$line")
   echo "$line"
   rm -rf "$store"
@@ -89,11 +91,11 @@ done
   echo "Store: SimCLR tiny preset (48 members), 3 requests of 4, 3 and 4 samples (one repeated). Uninterrupted run ${span%.*} s;"
   echo "kills uniformly between 0.3 s and that. Final model.bin SHA-256 of the uninterrupted run: \`$reference\`."
   echo
-  echo "| trial | kills | files removed by the rerun | requests processed | verify | final model identical |"
-  echo "| ---: | ---: | ---: | ---: | --- | --- |"
+  echo "| trial | kills | leftovers the reruns cleaned up | requests processed | versions | verify | final model identical |"
+  echo "| ---: | ---: | ---: | ---: | ---: | --- | --- |"
   printf '%s\n' "${lines[@]}"
   echo
-  echo "Summary: $trials trials, $total_kills kills, $completed completions, $exact with every request processed exactly once,"
-  echo "$clean verified clean, $identical with the final model bit-identical to the uninterrupted run's; $recovered_files leftover files removed and reported."
+  echo "Summary: $trials trials, $total_kills kills, $completed completions, $exact with every request processed exactly once (3 outcomes, 4 versions),"
+  echo "$clean verified clean, $identical with the final model bit-identical to the uninterrupted run's; $recovered_files leftovers cleaned up and reported."
 } >"$out"
 tail -n 2 "$out"

@@ -371,7 +371,7 @@ public sealed class BadInputTests(BadInputFixture fixture, ITestOutputHelper log
                 ["versions/v0000.ckpt is missing"], null),
             new("requests process: a pending list changed after it was added", ["requests", "process", "--store", "$/store-changed-list", "--data-dir", "$/data"],
                 ["pending/r0001.list: does not match the SHA-256 recorded when request 1 was added"], null),
-            new("requests verify: a damaged key file", ["requests", "verify", "--store", "$/store-bad-key"], ["store.key: is damaged"], null),
+            new("requests verify: a damaged key file", ["requests", "verify", "--store", "$/store-bad-key"], ["store.key: has changed: it does not match the SHA-256 recorded when the store was made"], null),
             new("requests show: a request that does not exist", ["requests", "show", "9", "--store", "$/store"], ["no request 9"], null),
         ]);
 

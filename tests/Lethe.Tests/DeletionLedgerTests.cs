@@ -167,6 +167,7 @@ public sealed class DeletionLedgerTests(LedgerFixture fixture) : IClassFixture<L
             ([fixture.Members[0], "cats/nobody.png"], "line 2: 'cats/nobody.png' names no image"),
             ([fixture.Members[0], fixture.Members[0]], "line 2: '" + fixture.Members[0] + "' repeats line 1"),
             ([fixture.Members[0]], "names 1 sample"),
+            ([fixture.Members[0], fixture.Members[13]], "names 1 sample that no earlier request forgets"),
             ([.. fixture.Members], "names every member not yet forgotten (16)"),
             (["# nothing"], "names no samples"),
         ];
@@ -218,6 +219,18 @@ public sealed class DeletionLedgerTests(LedgerFixture fixture) : IClassFixture<L
         Assert.Contains("ledger.db", error);
         Assert.Single(error.Trim().Split('\n'));
 
+        // A byte outside any value (the file's last page), and the stamp itself.
+        foreach (var (file, expected) in new[] { (Ledger.FileName, "ledger.db has changed: it does not match ledger.sha256"), (Ledger.StampFileName, "ledger.sha256 is damaged") })
+        {
+            var copy = CopyOf(clean);
+            var path = Path.Combine(copy, file);
+            Flip(path, new FileInfo(path).Length - 3);
+            (code, _, error) = Run("requests", "verify", "--store", copy);
+            Assert.True(code == 1, $"{file}: {error}");
+            Assert.Contains(expected, error);
+            Assert.Single(error.Trim().Split('\n'));
+        }
+
         // A file that is not SQLite in the ledger's place, and a missing version.
         var notSqlite = CopyOf(clean);
         File.WriteAllText(Path.Combine(notSqlite, Ledger.FileName), "not a database, just text that is long enough to look like a header of something");
@@ -235,7 +248,7 @@ public sealed class DeletionLedgerTests(LedgerFixture fixture) : IClassFixture<L
     public static TheoryData<string> FaultPoints =>
     [
         "process:start", "process:request:2", "process:unlearned", "process:version-written:2", "process:certificate-written",
-        "process:in-transaction:2", "process:committed", "process:list-deleted:2", "add:list-written",
+        "process:in-transaction:2", "ledger:committed:2", "process:committed", "process:list-deleted:2", "add:list-written",
     ];
 
     [Theory]
@@ -388,6 +401,47 @@ public sealed class DeletionLedgerTests(LedgerFixture fixture) : IClassFixture<L
         Assert.Equal(1, code);
         Assert.Contains("give --from RUN or --import WEIGHTS", error);
         Assert.False(Directory.Exists(target + "-x"));
+    }
+
+    [Fact]
+    public void A_request_that_cannot_be_answered_is_recorded_as_refused_and_the_queue_goes_on()
+    {
+        var policy = JsonNode.Parse(File.ReadAllText(Path.Combine(fixture.Template, StorePolicy.FileName)))!.AsObject();
+        policy["unlearning"]!["learningRate"] = 1e30;
+        policy["unlearning"]!["perSampleStop"] = false;
+        var file = Path.Combine(fixture.Dir.Path, $"policy-nan-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, policy.ToJsonString());
+        var store = Path.Combine(fixture.Dir.Path, $"refused-{Guid.NewGuid():N}");
+        var (code, output, error) = Run("store", "init", "--store", store, "--from", Path.Combine(fixture.Dir.Path, "run"), "--policy", file);
+        Assert.True(code == 0, error + output);
+        var list = Path.Combine(fixture.Dir.Path, $"refused-{Guid.NewGuid():N}.txt");
+        File.WriteAllLines(list, fixture.Requests[0]);
+        (code, _, error) = Run("requests", "add", "--store", store, "--forget-list", list, "--reference", "<img src=x onerror=alert(1)>");
+        Assert.True(code == 0, error);
+        File.WriteAllLines(list, fixture.Requests[1]);
+        (code, _, error) = Run("requests", "add", "--store", store, "--forget-list", list);
+        Assert.True(code == 0, error);
+
+        (code, output, error) = Run("requests", "process", "--store", store);
+        Assert.True(code == 1, error + output);
+        Assert.Contains("request 1: not answered: unlearning diverged", output);
+        Assert.Contains("request 2: not answered: unlearning diverged", output);
+        (code, output, error) = Run("requests", "verify", "--store", store);
+        Assert.True(code == 0, error + output);
+        Assert.Contains("verified: 1 versions, 2 certificates, 0 pending", output);
+        using var opened = ModelStore.Open(store);
+        var certificate = Certificate.Read(opened.File(ModelStore.CertificateFile(1, "json")));
+        Assert.StartsWith("unlearning diverged", certificate.Refused);
+        Assert.False(certificate.MeetsPolicy);
+        Assert.Null(certificate.NewVersion);
+        Assert.Equal(0, certificate.Forgotten);
+        Assert.All(certificate.SampleHashes, h => Assert.Equal(SampleHash.NotForgotten, h.Status));
+        Assert.Empty(opened.Ledger.Forgotten());
+        Assert.Empty(Directory.GetFiles(Path.Combine(store, "pending")));
+        // The reference is shown on the page, never run as HTML.
+        var html = File.ReadAllText(opened.File(ModelStore.CertificateFile(1, "html")));
+        Assert.DoesNotContain("<img src=x", html);
+        Assert.Contains("&lt;img src=x onerror=alert(1)&gt;", html);
     }
 
     static string CopyOf(string store)

@@ -136,7 +136,7 @@ public static class StoreCommands
         var store = StoreOption();
         var wait = WaitOption();
         var dataDir = CommonOptions.DataDir();
-        var strict = new Option<bool>("--strict") { Description = "Exit with code 2 when a processed request does not meet the policy's thresholds" };
+        var strict = new Option<bool>("--strict") { Description = "Exit with code 2 when a processed request does not meet the policy's thresholds (a request that could not be answered always gives 1)" };
         var command = new Command("process", "Answer every pending request in order on the newest model version: unlearn, audit, write the version and its certificate") { store, wait, dataDir, strict };
         command.SetAction(parse =>
         {
@@ -168,6 +168,8 @@ public static class StoreCommands
                 console.MarkupLineInterpolated($"[yellow]stopped: {summary.StillPending} request(s) still pending[/]");
                 return 130;
             }
+            // A request the store could not answer is an error; one answered short of the policy is one under --strict.
+            if (summary.Processed.Any(c => c.Refused is not null)) return LetheCli.UserError;
             return parse.GetValue(strict) && summary.Processed.Any(c => !c.MeetsPolicy) ? 2 : LetheCli.Ok;
         });
         return command;
@@ -197,7 +199,7 @@ public static class StoreCommands
                     r.Samples.ToString(CultureInfo.InvariantCulture), o is null ? "pending" : "processed",
                     o?.Forgotten.ToString(CultureInfo.InvariantCulture) ?? "", o?.AlreadyForgotten.ToString(CultureInfo.InvariantCulture) ?? "",
                     o is null ? "" : (o.NewVersion ?? o.ParentVersion).ToString(CultureInfo.InvariantCulture),
-                    o is null ? "" : o.NewVersion is null ? "nothing to forget" : o.MeetsPolicy ? "meets the policy" : "[red]does not meet the policy[/]");
+                    o is null ? "" : o.Refused is not null ? "[red]not answered[/]" : o.NewVersion is null ? "nothing to forget" : o.MeetsPolicy ? "meets the policy" : "[red]does not meet the policy[/]");
             }
             console.Write(requests);
             var versions = new Table().Title("model versions").AddColumns("version", "parent", "request", "file", "weights SHA-256 (start)", "utility");

@@ -34,9 +34,12 @@ public static class ReportWriter
     }
 
     /// <summary>A self-contained HTML page of <paramref name="markdown"/>.</summary>
-    public static string Html(string markdown, string title)
+    /// <param name="allowHtml">false for Markdown that holds text from users (a request's reference): it is shown, never run.</param>
+    public static string Html(string markdown, string title, bool allowHtml = true)
     {
-        var pipeline = new MarkdownPipelineBuilder().UseAdvancedExtensions().Build();
+        var builder = new MarkdownPipelineBuilder().UseAdvancedExtensions();
+        if (!allowHtml) builder = builder.DisableHtml();
+        var pipeline = builder.Build();
         var body = Markdown.ToHtml(markdown, pipeline);
         return $$"""
             <!DOCTYPE html>

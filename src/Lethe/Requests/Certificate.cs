@@ -9,6 +9,7 @@ public sealed record SampleHash(string Hash, string Status, long? ForgottenBy = 
 {
     public const string Forgotten = "forgotten";
     public const string AlreadyForgotten = "already-forgotten";
+    public const string NotForgotten = "not-forgotten";
 }
 
 /// <summary>A model version as a certificate names it: its number, file and the SHA-256 of the file and of its weights.</summary>
@@ -89,11 +90,16 @@ public sealed record Certificate
 
     public required PolicyCheck[] Checks { get; init; }
 
-    public bool MeetsPolicy => Checks.All(c => c.Met);
+    /// <summary>Why the request could not be answered (its samples are not forgotten), or null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Refused { get; init; }
+
+    public bool MeetsPolicy => Refused is null && Checks.All(c => c.Met);
 
     public required CertificateLink? Previous { get; init; }
 
-    public string Verdict => Audit is null ? "nothing to forget: every sample was forgotten earlier"
+    public string Verdict => Refused is { } why ? $"not answered: {why}"
+        : Audit is null ? "nothing to forget: every sample was forgotten earlier"
         : MeetsPolicy ? "meets the policy"
         : "does not meet the policy: " + string.Join("; ", Checks.Where(c => !c.Met).Select(c => c.Check));
 

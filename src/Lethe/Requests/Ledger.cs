@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Lethe.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Lethe.Requests;
@@ -14,13 +15,14 @@ public sealed record VersionRow(long Id, long Seq, long? Parent, long? Request, 
 /// <summary>How a request was answered: the versions before and after, the counts, the verdict and the certificate's hashes.</summary>
 public sealed record OutcomeRow(
     long Request, long Seq, DateTimeOffset Processed, long ParentVersion, long? NewVersion, int Forgotten, int AlreadyForgotten, bool MeetsPolicy,
-    string ForgottenSha256, string CertificateSha256, string MarkdownSha256, string HtmlSha256, string RowSha256);
+    string? Refused, string ForgottenSha256, string CertificateSha256, string MarkdownSha256, string HtmlSha256, string RowSha256);
 
 /// <summary>
 /// The store's ledger, ledger.db (SQLite in WAL mode). Rows are only ever added, each state change in one transaction:
 /// a request when it is added; its outcome, the version it made and the hashes it forgot when it is processed. Every row
 /// carries the SHA-256 of its fields and of the row before it (in order of <c>seq</c>), so that a changed value anywhere
-/// in the ledger breaks the chain that `lethe requests verify` recomputes.
+/// in the ledger breaks the chain that `lethe requests verify` recomputes. After each commit, ledger.sha256 records the
+/// SHA-256 of the whole file, so that a changed byte outside any value is found too.
 /// </summary>
 public sealed class Ledger : IDisposable
 {
@@ -46,7 +48,7 @@ public sealed class Ledger : IDisposable
         return connection;
     }
 
-    /// <summary>Creates the ledger with its fixed facts (meta) and the store's first version, in one transaction.</summary>
+    /// <summary>Creates the ledger and its tables with the store's fixed facts (meta), in one transaction.</summary>
     public static Ledger Create(string path, IReadOnlyDictionary<string, string> meta)
     {
         var connection = Connect(path, SqliteOpenMode.ReadWriteCreate);
@@ -64,7 +66,7 @@ public sealed class Ledger : IDisposable
                     sha256 TEXT NOT NULL, model_sha256 TEXT NOT NULL, created TEXT NOT NULL, utility TEXT NOT NULL, row_sha256 TEXT NOT NULL);
                 CREATE TABLE outcomes(request INTEGER PRIMARY KEY REFERENCES requests(id), seq INTEGER NOT NULL UNIQUE, processed TEXT NOT NULL,
                     parent_version INTEGER NOT NULL, new_version INTEGER, forgotten INTEGER NOT NULL, already_forgotten INTEGER NOT NULL,
-                    meets_policy INTEGER NOT NULL, forgotten_sha256 TEXT NOT NULL, certificate_sha256 TEXT NOT NULL, markdown_sha256 TEXT NOT NULL,
+                    meets_policy INTEGER NOT NULL, refused TEXT, forgotten_sha256 TEXT NOT NULL, certificate_sha256 TEXT NOT NULL, markdown_sha256 TEXT NOT NULL,
                     html_sha256 TEXT NOT NULL, row_sha256 TEXT NOT NULL);
                 CREATE TABLE forgotten(hash TEXT PRIMARY KEY, request INTEGER NOT NULL REFERENCES requests(id));
                 """);
@@ -91,6 +93,7 @@ public sealed class Ledger : IDisposable
             connection = Connect(path, readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWrite);
             var ledger = new Ledger(path, connection);
             if (!readOnly) ledger.Execute("PRAGMA synchronous=FULL;");
+            ledger.Execute("SELECT count(*) FROM sqlite_master;");
             var meta = ledger.Meta();
             if (!meta.TryGetValue("format", out var format) || format != FormatName) throw new DataFormatException(path, "is not a Lethe ledger");
             if (meta.GetValueOrDefault("version") != FormatVersion.ToString(CultureInfo.InvariantCulture))
@@ -109,27 +112,27 @@ public sealed class Ledger : IDisposable
         }
     }
 
-    public Dictionary<string, string> Meta()
+    public Dictionary<string, string> Meta() => Read(() =>
     {
         var meta = new Dictionary<string, string>();
         using var command = Command("SELECT key, value FROM meta");
         using var reader = command.ExecuteReader();
         while (reader.Read()) meta[reader.GetString(0)] = reader.GetString(1);
         return meta;
-    }
+    });
 
     /// <summary>The SHA-256 the meta rows were created with, over every fact but itself.</summary>
     public static string Genesis(IReadOnlyDictionary<string, string> meta) =>
         Sha256(string.Join("\n", meta.Where(p => p.Key != "genesis").OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")));
 
     /// <summary>"ok", or what SQLite finds wrong with the file's structure.</summary>
-    public string IntegrityCheck()
+    public string IntegrityCheck() => Read(() =>
     {
         using var command = Command("PRAGMA integrity_check");
         return Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture) ?? "no answer";
-    }
+    });
 
-    public List<RequestRow> Requests()
+    public List<RequestRow> Requests() => Read(() =>
     {
         using var command = Command("SELECT id, seq, reference, received, samples, list_sha256, row_sha256 FROM requests ORDER BY id");
         using var reader = command.ExecuteReader();
@@ -138,9 +141,9 @@ public sealed class Ledger : IDisposable
             rows.Add(new RequestRow(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2), Time(reader.GetString(3)),
                 reader.GetInt32(4), reader.GetString(5), reader.GetString(6)));
         return rows;
-    }
+    });
 
-    public List<VersionRow> Versions()
+    public List<VersionRow> Versions() => Read(() =>
     {
         using var command = Command("SELECT id, seq, parent, request, file, sha256, model_sha256, created, utility, row_sha256 FROM versions ORDER BY id");
         using var reader = command.ExecuteReader();
@@ -149,31 +152,32 @@ public sealed class Ledger : IDisposable
             rows.Add(new VersionRow(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3),
                 reader.GetString(4), reader.GetString(5), reader.GetString(6), Time(reader.GetString(7)), reader.GetString(8), reader.GetString(9)));
         return rows;
-    }
+    });
 
-    public List<OutcomeRow> Outcomes()
+    public List<OutcomeRow> Outcomes() => Read(() =>
     {
         using var command = Command("""
-            SELECT request, seq, processed, parent_version, new_version, forgotten, already_forgotten, meets_policy, forgotten_sha256,
+            SELECT request, seq, processed, parent_version, new_version, forgotten, already_forgotten, meets_policy, refused, forgotten_sha256,
                 certificate_sha256, markdown_sha256, html_sha256, row_sha256 FROM outcomes ORDER BY request
             """);
         using var reader = command.ExecuteReader();
         var rows = new List<OutcomeRow>();
         while (reader.Read())
             rows.Add(new OutcomeRow(reader.GetInt64(0), reader.GetInt64(1), Time(reader.GetString(2)), reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4),
-                reader.GetInt32(5), reader.GetInt32(6), reader.GetInt64(7) != 0, reader.GetString(8), reader.GetString(9), reader.GetString(10), reader.GetString(11), reader.GetString(12)));
+                reader.GetInt32(5), reader.GetInt32(6), reader.GetInt64(7) != 0, reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetString(9), reader.GetString(10),
+                reader.GetString(11), reader.GetString(12), reader.GetString(13)));
         return rows;
-    }
+    });
 
     /// <summary>Every forgotten sample's hash and the request that forgot it.</summary>
-    public Dictionary<string, long> Forgotten()
+    public Dictionary<string, long> Forgotten() => Read(() =>
     {
         using var command = Command("SELECT hash, request FROM forgotten");
         using var reader = command.ExecuteReader();
         var rows = new Dictionary<string, long>();
         while (reader.Read()) rows[reader.GetString(0)] = reader.GetInt64(1);
         return rows;
-    }
+    });
 
     /// <summary>Records a request and returns its id.</summary>
     public RequestRow AddRequest(string? reference, DateTimeOffset received, int samples, string listSha256)
@@ -187,6 +191,7 @@ public sealed class Ledger : IDisposable
             ("$id", row.Id), ("$seq", row.Seq), ("$ref", (object?)row.Reference ?? DBNull.Value), ("$rec", Text(row.Received)), ("$n", row.Samples),
             ("$list", row.ListSha256), ("$row", row.RowSha256));
         transaction.Commit();
+        Committed();
         return row;
     }
 
@@ -196,6 +201,7 @@ public sealed class Ledger : IDisposable
         using var transaction = Begin();
         var row = InsertVersion(new VersionRow(0, 0, null, null, file, sha256, modelSha256, created, utility, ""));
         transaction.Commit();
+        Stamp();
         return row;
     }
 
@@ -211,16 +217,17 @@ public sealed class Ledger : IDisposable
         var row = outcome with { Seq = seq, ForgottenSha256 = HashList(forgottenHashes) };
         row = row with { RowSha256 = RowHash(previous, Fields(row)) };
         Execute("""
-            INSERT INTO outcomes(request, seq, processed, parent_version, new_version, forgotten, already_forgotten, meets_policy, forgotten_sha256,
+            INSERT INTO outcomes(request, seq, processed, parent_version, new_version, forgotten, already_forgotten, meets_policy, refused, forgotten_sha256,
                 certificate_sha256, markdown_sha256, html_sha256, row_sha256)
-            VALUES ($r, $seq, $p, $pv, $nv, $f, $af, $m, $fs, $c, $md, $h, $row)
+            VALUES ($r, $seq, $p, $pv, $nv, $f, $af, $m, $x, $fs, $c, $md, $h, $row)
             """,
             ("$r", row.Request), ("$seq", row.Seq), ("$p", Text(row.Processed)), ("$pv", row.ParentVersion), ("$nv", (object?)row.NewVersion ?? DBNull.Value),
-            ("$f", row.Forgotten), ("$af", row.AlreadyForgotten), ("$m", row.MeetsPolicy ? 1 : 0), ("$fs", row.ForgottenSha256), ("$c", row.CertificateSha256),
+            ("$f", row.Forgotten), ("$af", row.AlreadyForgotten), ("$m", row.MeetsPolicy ? 1 : 0), ("$x", (object?)row.Refused ?? DBNull.Value), ("$fs", row.ForgottenSha256), ("$c", row.CertificateSha256),
             ("$md", row.MarkdownSha256), ("$h", row.HtmlSha256), ("$row", row.RowSha256));
         foreach (var hash in forgottenHashes) Execute("INSERT INTO forgotten(hash, request) VALUES ($h, $r)", ("$h", hash), ("$r", row.Request));
         beforeCommit?.Invoke();
         transaction.Commit();
+        Committed();
         return row;
     }
 
@@ -237,6 +244,51 @@ public sealed class Ledger : IDisposable
             ("$id", row.Id), ("$seq", row.Seq), ("$p", (object?)row.Parent ?? DBNull.Value), ("$r", (object?)row.Request ?? DBNull.Value), ("$f", row.File),
             ("$s", row.Sha256), ("$m", row.ModelSha256), ("$c", Text(row.Created)), ("$u", row.Utility), ("$row", row.RowSha256));
         return row;
+    }
+
+    public const string StampFileName = "ledger.sha256";
+    const string StampHeader = "lethe-ledger-stamp v1";
+
+    string StampPath => System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path)) ?? ".", StampFileName);
+
+    void Committed()
+    {
+        Runtime.FaultPoints.Reach("ledger:committed");
+        Stamp();
+    }
+
+    /// <summary>
+    /// Writes ledger.sha256: the last row's seq and the SHA-256 of the whole ledger file after folding the WAL back into it,
+    /// so that a changed byte anywhere in ledger.db (not only in a value the row chain covers) is found by verify.
+    /// </summary>
+    public void Stamp()
+    {
+        Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+        var body = $"{StampHeader}\nseq {Head().Seq - 1}\nsha256 {FileSha256(Path)}\n";
+        AtomicFile.WriteAllText(StampPath, body + $"check {Sha256(body)}\n");
+    }
+
+    /// <summary>
+    /// Checks ledger.db against ledger.sha256: a problem (one line naming the file), or stale when the ledger has rows the
+    /// stamp has not seen (a run killed between its commit and its stamp; <see cref="Stamp"/> brings it up to date).
+    /// </summary>
+    public (string? Problem, bool Stale) CheckStamp()
+    {
+        if (!File.Exists(StampPath)) return ($"{StampFileName} is missing", false);
+        var lines = File.ReadAllText(StampPath).Split('\n');
+        if (lines.Length < 4 || lines[0] != StampHeader || !lines[1].StartsWith("seq ", StringComparison.Ordinal) || !lines[2].StartsWith("sha256 ", StringComparison.Ordinal)
+            || lines[3] != $"check {Sha256(string.Concat(lines.Take(3).Select(l => l + "\n")))}" || !long.TryParse(lines[1][4..], CultureInfo.InvariantCulture, out var seq))
+            return ($"{StampFileName} is damaged", false);
+        var head = Read(() => Head().Seq - 1);
+        if (seq > head) return ($"{FileName} has lost rows: {StampFileName} was written after row {seq}, the ledger ends at row {head}", false);
+        if (seq < head) return (null, true);
+        return FileSha256(Path) == lines[2][7..] ? (null, false) : ($"{FileName} has changed: it does not match {StampFileName}", false);
+    }
+
+    static string FileSha256(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     /// <summary>The next row's seq and the hash it chains to (the genesis for the first row).</summary>
@@ -281,7 +333,7 @@ public sealed class Ledger : IDisposable
     static string Fields(VersionRow v) => Join("version", v.Id, v.Seq, v.Parent, v.Request, v.File, v.Sha256, v.ModelSha256, Text(v.Created), v.Utility);
 
     static string Fields(OutcomeRow o) => Join("outcome", o.Request, o.Seq, Text(o.Processed), o.ParentVersion, o.NewVersion, o.Forgotten, o.AlreadyForgotten,
-        o.MeetsPolicy, o.ForgottenSha256, o.CertificateSha256, o.MarkdownSha256, o.HtmlSha256);
+        o.MeetsPolicy, o.Refused, o.ForgottenSha256, o.CertificateSha256, o.MarkdownSha256, o.HtmlSha256);
 
     static string Join(params object?[] fields) =>
         string.Join("\u001f", fields.Select(f => f is null ? "\u2400" : Convert.ToString(f, CultureInfo.InvariantCulture)));
@@ -293,6 +345,19 @@ public sealed class Ledger : IDisposable
     static string Text(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
     static DateTimeOffset Time(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    /// <summary>A read of the ledger; a value SQLite or the parser cannot read is a damaged ledger, named in one line.</summary>
+    T Read<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is SqliteException or FormatException or InvalidCastException or OverflowException or KeyNotFoundException)
+        {
+            throw new DataFormatException(Path, $"is damaged: {e.Message.Split('\n')[0].Replace("SQLite Error ", "", StringComparison.Ordinal)}");
+        }
+    }
 
     SqliteTransaction? transaction;
 

@@ -46,7 +46,19 @@ public sealed class ModelStore : IDisposable
 
     public Ledger Ledger { get; }
 
-    public StoreKey Key { get; }
+    StoreKey? key;
+
+    /// <summary>The salt of the sample hashes (read on first use).</summary>
+    public StoreKey Key => key ??= StoreKey.Read(File(StoreKey.FileName));
+
+    /// <summary>The files fixed when the store was made (policy, key, base run) and their SHA-256, from the ledger.</summary>
+    public IEnumerable<(string File, string Sha256)> FixedFiles() =>
+        Meta.Where(m => m.Key.StartsWith(ShaPrefix, StringComparison.Ordinal)).Select(m => (m.Key[ShaPrefix.Length..], m.Value));
+
+    const string ShaPrefix = "sha256:";
+
+    /// <summary>The policy file's SHA-256, as recorded when the store was made.</summary>
+    public string PolicySha256 => Meta.GetValueOrDefault(ShaPrefix + StorePolicy.FileName) ?? throw new DataFormatException(Ledger.Path, $"is damaged: it records no SHA-256 of {StorePolicy.FileName}");
 
     public StorePolicy Policy { get; }
 
@@ -61,7 +73,13 @@ public sealed class ModelStore : IDisposable
         Ledger = ledger;
         Meta = ledger.Meta();
         this.dataDirectory = dataDirectory ?? (Meta.GetValueOrDefault("data_dir") is { Length: > 0 } d ? d : null);
-        Key = StoreKey.Read(File(StoreKey.FileName));
+        // The files fixed when the store was made are checked before anything is read from them.
+        foreach (var (relative, sha) in FixedFiles())
+        {
+            var path = File(relative);
+            if (!System.IO.File.Exists(path)) throw new LetheException($"{path} is missing (lethe requests verify)");
+            if (Checkpoint.FileSha256(path) != sha) throw new DataFormatException(path, "has changed: it does not match the SHA-256 recorded when the store was made");
+        }
         BaseSettings = TrainingRun.ReadSettings(File(BaseFolder));
         Policy = StorePolicy.Read(File(StorePolicy.FileName), !BaseSettings.IsEncoder);
     }
@@ -157,6 +175,7 @@ public sealed class ModelStore : IDisposable
                 ledger.AddFirstVersion(VersionFile(0), Checkpoint.FileSha256(first), manifest.Sha256["model.bin"], DateTimeOffset.UtcNow, UtilityJson(utility));
             if (Directory.Exists(root)) Directory.Delete(root);
             Directory.Move(temp, root);
+            Posix.SyncFolder(parent);
         }
         catch when (created.Length > 0 && Directory.Exists(created))
         {
@@ -204,14 +223,29 @@ public sealed class ModelStore : IDisposable
         var (remaining, _) = Members();
         if (remaining.IsSubsetOf(ids))
             throw new LetheException($"{listPath}: names every member not yet forgotten ({remaining.Count}): nothing would remain; retrain from scratch instead");
+        // What the requests before it will have forgotten by the time it is processed.
+        var pendingIds = Pending().SelectMany(r => SampleList.ReadForget(File(PendingFile(r.Id)), data, Base.Split.Members)).ToHashSet();
+        var fresh = ids.Count(i => remaining.Contains(i) && !pendingIds.Contains(i));
+        if (fresh == 1)
+            throw new LetheException($"{listPath}: names 1 sample that no earlier request forgets; the unlearning methods need at least 2 per request: send it with another");
+        if (fresh > 0 && remaining.Except(pendingIds).Except(ids).Count() < 2)
+            throw new LetheException($"{listPath}: with the pending requests it leaves fewer than 2 members; retrain from scratch instead");
         var id = Ledger.Requests().Select(r => r.Id).DefaultIfEmpty(0).Max() + 1;
         var pending = File(PendingFile(id));
         // Sample ids as the data set names them, one per line, readable by the owner only.
         WritePrivate(pending, string.Concat(ids.Select(i => data.Train.SampleId(i) + "\n")));
-        FaultPoints.Reach("add:list-written");
-        var row = Ledger.AddRequest(reference, DateTimeOffset.UtcNow, ids.Count, Checkpoint.FileSha256(pending));
-        if (row.Id != id) throw new InvalidOperationException($"request id {row.Id} differs from the pending list's {id}");
-        return row;
+        try
+        {
+            FaultPoints.Reach("add:list-written");
+            var row = Ledger.AddRequest(reference, DateTimeOffset.UtcNow, ids.Count, Checkpoint.FileSha256(pending));
+            if (row.Id != id) throw new InvalidOperationException($"request id {row.Id} differs from the pending list's {id}");
+            return row;
+        }
+        catch
+        {
+            System.IO.File.Delete(pending);
+            throw;
+        }
     }
 
     static void WritePrivate(string path, string text) => AtomicFile.Write(path, stream =>
@@ -234,6 +268,14 @@ public sealed class ModelStore : IDisposable
     public List<string> Recover()
     {
         var removed = new List<string>();
+        var (problem, stale) = Ledger.CheckStamp();
+        if (problem is not null) throw new DataFormatException(Ledger.Path, $"{problem} (lethe requests verify)");
+        if (stale)
+        {
+            if (Ledger.CheckChain() is { } broken) throw new DataFormatException(Ledger.Path, $"is damaged: {broken}");
+            Ledger.Stamp();
+            removed.Add($"updated {Ledger.StampFileName}: a run was interrupted after its commit, before it stamped the ledger");
+        }
         void Remove(string path, string why)
         {
             System.IO.File.Delete(path);
@@ -311,44 +353,56 @@ public sealed class ModelStore : IDisposable
         var parent = versions[^1];
         var parentPath = File(parent.File);
         CheckVersionFile(parent);
-        var settings = Policy.Unlearning with { Seed = Seeds.Derive(Policy.Unlearning.Seed, $"store/request/{request.Id}") };
+        var settings = RequestSettings(request.Id);
         log?.Invoke($"request {request.Id}: {ids.Count} samples, {fresh.Count} not yet forgotten; version {parent.Id} -> {(fresh.Count > 0 ? parent.Id + 1 : parent.Id)}");
 
         VersionRow? version = null;
         CertificateAudit? audit = null;
         UnlearningOutcome? outcome = null;
+        string? refused = null;
         var checks = Array.Empty<PolicyCheck>();
         if (fresh.Count > 0)
         {
-            if (fresh.Count < 2)
-                throw new LetheException($"request {request.Id} has 1 sample not forgotten by an earlier request; the unlearning methods need at least 2: it stays pending (docs/deletion-ledger.md)");
             var (remaining, _) = Members();
             var forget = fresh.Select(s => s.Id).Order().ToArray();
             var retain = remaining.Except(forget).Order().ToArray();
-            if (retain.Length < 2) throw new LetheException($"request {request.Id} would leave fewer than 2 members: it stays pending; retrain from scratch instead");
-            var split = Base.Split with
+            // What `requests add` checks cannot always be known then; such a request is answered with a refusal, so that
+            // the queue goes on and the record says why (docs/deletion-ledger.md).
+            if (fresh.Count < 2) refused = "1 sample not forgotten by an earlier request; the unlearning methods need at least 2";
+            else if (retain.Length < 2) refused = "it would leave fewer than 2 members; retrain from scratch instead";
+            else
             {
-                ForgetSource = $"request {request.Id}",
-                Members = [.. remaining.Order()],
-                Forget = forget,
-                Retain = retain,
-            };
-            using var model = Base.LoadModel(device, parentPath);
-            var result = new Unlearner(model, settings, device) { OnEpoch = onEpoch }.Run(data.Train, forget, split.ShadowNonMembers, cancel, retain);
-            if (cancel.IsCancellationRequested) return null;
-            if (result.Diverged)
-                throw new LetheException($"request {request.Id}: unlearning diverged ({result.StopReason}); nothing was written and the request stays pending");
-            FaultPoints.Reach("process:unlearned");
-            log?.Invoke($"request {request.Id}: unlearned in {result.Seconds:F1} s ({result.StopReason}); auditing");
-            var report = Audit.Run($"version {parent.Id + 1}", model, data, split, Policy.Audit, device);
-            audit = Summarise(report, ReadUtility(versions[0].Utility));
-            checks = Check(audit);
-            outcome = new UnlearningOutcome(result.Epochs.Count, result.StopReason, Math.Round(result.Seconds, 2));
-            var file = VersionFile(parent.Id + 1);
-            var manifest = Checkpoint.Save(File(file), model, BaseSettings.Architecture, result.Epochs.Count, settings.Seed, settings);
-            FaultPoints.Reach("process:version-written");
-            version = new VersionRow(parent.Id + 1, 0, parent.Id, request.Id, file, Checkpoint.FileSha256(File(file)), manifest.Sha256["model.bin"],
-                DateTimeOffset.UtcNow, UtilityJson(audit.Utility.Select(u => (u.Measure, u.Value))), "");
+                var split = Base.Split with
+                {
+                    ForgetSource = $"request {request.Id}",
+                    Members = [.. remaining.Order()],
+                    Forget = forget,
+                    Retain = retain,
+                };
+                using var model = Base.LoadModel(device, parentPath);
+                var result = new Unlearner(model, settings, device) { OnEpoch = onEpoch }.Run(data.Train, forget, split.ShadowNonMembers, cancel, retain);
+                if (cancel.IsCancellationRequested) return null;
+                outcome = new UnlearningOutcome(result.Epochs.Count, result.StopReason, Math.Round(result.Seconds, 2));
+                if (result.Diverged) refused = $"unlearning diverged ({result.StopReason}) with the policy's settings";
+                else
+                {
+                    FaultPoints.Reach("process:unlearned");
+                    log?.Invoke($"request {request.Id}: unlearned in {result.Seconds:F1} s ({result.StopReason}); auditing");
+                    var report = Audit.Run($"version {parent.Id + 1}", model, data, split, Policy.Audit, device);
+                    audit = Summarise(report, ReadUtility(versions[0].Utility));
+                    checks = Check(audit);
+                    var file = VersionFile(parent.Id + 1);
+                    var manifest = Checkpoint.Save(File(file), model, BaseSettings.Architecture, result.Epochs.Count, settings.Seed, settings);
+                    FaultPoints.Reach("process:version-written");
+                    version = new VersionRow(parent.Id + 1, 0, parent.Id, request.Id, file, Checkpoint.FileSha256(File(file)), manifest.Sha256["model.bin"],
+                        DateTimeOffset.UtcNow, UtilityJson(audit.Utility.Select(u => (u.Measure, u.Value))), "");
+                }
+            }
+        }
+        if (refused is not null)
+        {
+            hashes = [.. hashes.Select(h => h.Status == SampleHash.Forgotten ? h with { Status = SampleHash.NotForgotten } : h)];
+            fresh = [];
         }
 
         var previous = Ledger.Outcomes().LastOrDefault();
@@ -360,17 +414,18 @@ public sealed class ModelStore : IDisposable
             Processed = DateTimeOffset.UtcNow,
             Samples = ids.Count,
             Forgotten = fresh.Count,
-            AlreadyForgotten = ids.Count - fresh.Count,
+            AlreadyForgotten = hashes.Count(h => h.Status == SampleHash.AlreadyForgotten),
             SampleHashes = hashes,
             ParentVersion = new VersionReference(parent.Id, parent.File, parent.Sha256, parent.ModelSha256),
             NewVersion = version is null ? null : new VersionReference(version.Id, version.File, version.Sha256, version.ModelSha256),
             Settings = settings,
             Unlearning = outcome,
             Tools = ToolVersionsNow(),
-            PolicySha256 = Meta[$"sha256:{StorePolicy.FileName}"],
+            PolicySha256 = PolicySha256,
             Thresholds = Policy.Thresholds,
             Audit = audit,
             Checks = checks,
+            Refused = refused,
             Previous = previous is null ? null : new CertificateLink(previous.Request, previous.CertificateSha256),
         };
         var json = File(CertificateFile(request.Id, "json"));
@@ -379,10 +434,13 @@ public sealed class ModelStore : IDisposable
         LetheJson.WriteFile(json, certificate);
         var page = Reports.CertificatePage.Markdown(certificate);
         AtomicFile.WriteAllText(markdown, page);
-        AtomicFile.WriteAllText(html, Reports.ReportWriter.Html(page, $"Lethe certificate: request {request.Id}"));
+        AtomicFile.WriteAllText(html, Reports.ReportWriter.Html(page, $"Lethe certificate: request {request.Id}", allowHtml: false));
         FaultPoints.Reach("process:certificate-written");
+        // The renames reach the disk before the ledger says they happened.
+        Posix.SyncFolder(File(VersionsFolder));
+        Posix.SyncFolder(File(CertificatesFolder));
         var row = new OutcomeRow(request.Id, 0, certificate.Processed, parent.Id, version?.Id, certificate.Forgotten, certificate.AlreadyForgotten,
-            certificate.MeetsPolicy, "", Checkpoint.FileSha256(json), Checkpoint.FileSha256(markdown), Checkpoint.FileSha256(html), "");
+            certificate.MeetsPolicy, refused, "", Checkpoint.FileSha256(json), Checkpoint.FileSha256(markdown), Checkpoint.FileSha256(html), "");
         Ledger.RecordOutcome(row, version, [.. fresh.Select(s => s.Hash)], () => FaultPoints.Reach("process:in-transaction"));
         FaultPoints.Reach("process:committed");
         System.IO.File.Delete(listPath);
@@ -390,6 +448,9 @@ public sealed class ModelStore : IDisposable
         log?.Invoke($"request {request.Id}: {certificate.Verdict}");
         return certificate;
     }
+
+    /// <summary>The policy's unlearning settings for one request: its seed derived from the policy's and the request id.</summary>
+    public UnlearningSettings RequestSettings(long request) => Policy.Unlearning with { Seed = Seeds.Derive(Policy.Unlearning.Seed, $"store/request/{request}") };
 
     void CheckVersionFile(VersionRow version)
     {

@@ -1,9 +1,11 @@
+using Lethe.Storage;
+
 namespace Lethe.Requests;
 
 /// <summary>
-/// The store's lock file (.lock), held open without sharing for as long as a command works on the store. On Linux .NET
-/// takes it with flock, which the kernel drops when the process ends, even by kill -9: a crashed run never leaves the
-/// store locked.
+/// The store's lock file (.lock), held for as long as a command works on the store: an explicit exclusive flock (not
+/// .NET's FileShare, which DOTNET_SYSTEM_IO_DISABLEFILELOCKING turns off). The kernel drops it when the process ends,
+/// even by kill -9, so a crashed run never leaves the store locked. flock is reliable on local file systems only.
 /// </summary>
 public sealed class StoreLock : IDisposable
 {
@@ -20,16 +22,20 @@ public sealed class StoreLock : IDisposable
         var deadline = DateTime.UtcNow + wait;
         while (true)
         {
+            FileStream? stream = null;
             try
             {
-                return new StoreLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+                stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, OperatingSystem.IsWindows() ? FileShare.None : FileShare.ReadWrite);
+                if (Posix.TryLock(stream.SafeFileHandle)) return new StoreLock(stream);
             }
             catch (IOException) when (File.Exists(path))
             {
-                if (DateTime.UtcNow >= deadline)
-                    throw new LetheException($"store is busy: another lethe process works on {store}{(wait > TimeSpan.Zero ? $" (waited {wait.TotalSeconds:0} s)" : "; pass --wait SECONDS to wait for it")}");
-                Thread.Sleep(200);
+                // Windows: another process holds the file open without sharing.
             }
+            stream?.Dispose();
+            if (DateTime.UtcNow >= deadline)
+                throw new LetheException($"store is busy: another lethe process works on {store}{(wait > TimeSpan.Zero ? $" (waited {wait.TotalSeconds:0.#} s)" : "; pass --wait SECONDS to wait for it")}");
+            Thread.Sleep(200);
         }
     }
 

@@ -22,10 +22,13 @@ public static class StoreVerifier
         var integrity = ledger.IntegrityCheck();
         if (integrity != "ok") problems.Add($"{ledgerName} is damaged: {integrity.Split('\n')[0]}");
         if (ledger.CheckChain() is { } broken) problems.Add($"{ledgerName} is damaged: {broken}");
+        var (stamp, stale) = ledger.CheckStamp();
+        if (stamp is not null) problems.Add(stamp);
+        if (stale) notes.Add($"{Ledger.StampFileName} is behind the ledger (a run was interrupted after its commit; the next requests process updates it)");
 
-        // Files fixed when the store was made.
-        foreach (var (key, sha) in store.Meta.Where(m => m.Key.StartsWith("sha256:", StringComparison.Ordinal)))
-            CheckFile(store, key["sha256:".Length..], sha, "the SHA-256 recorded when the store was made", problems);
+        // Files fixed when the store was made (opening the store checked them too).
+        foreach (var (file, sha) in store.FixedFiles())
+            CheckFile(store, file, sha, "the SHA-256 recorded when the store was made", problems);
 
         var versions = ledger.Versions();
         var outcomes = ledger.Outcomes().ToDictionary(o => o.Request);
@@ -62,13 +65,15 @@ public static class StoreVerifier
             {
                 var certificate = Certificate.Read(store.File(json));
                 var mine = forgotten.Where(f => f.Value == request.Id).Select(f => f.Key).ToList();
-                var disagreement = Disagreement(certificate, request, outcome, versions, previous, store.Meta[$"sha256:{StorePolicy.FileName}"], mine);
+                var disagreement = Disagreement(certificate, request, outcome, versions, previous, store, mine);
                 if (disagreement is not null) problems.Add($"{json} and {ledgerName} disagree: {disagreement}");
             }
             previous = new CertificateLink(request.Id, outcome.CertificateSha256);
         }
         foreach (var orphan in outcomes.Keys.Except(requests.Select(r => r.Id)))
             problems.Add($"{ledgerName}: an outcome for request {orphan}, which was never recorded");
+        foreach (var stray in forgotten.Values.Distinct().Where(r => !outcomes.ContainsKey(r)))
+            problems.Add($"{ledgerName}: forgotten samples of request {stray}, which has no outcome");
 
         // Files the ledger does not know: left by an interrupted run, which the next `requests process` removes.
         var known = versions.Select(v => v.File)
@@ -98,14 +103,18 @@ public static class StoreVerifier
         return false;
     }
 
-    static string? Disagreement(Certificate c, RequestRow request, OutcomeRow outcome, List<VersionRow> versions, CertificateLink? previous, string policySha, List<string> forgotten)
+    static string? Disagreement(Certificate c, RequestRow request, OutcomeRow outcome, List<VersionRow> versions, CertificateLink? previous, ModelStore store, List<string> forgotten)
     {
         if (c.Request != request.Id) return $"request {c.Request} against {request.Id}";
         if (c.Reference != request.Reference) return "the reference";
         if (c.Received != request.Received) return "when it was received";
+        if (c.Processed != outcome.Processed) return "when it was processed";
+        if (c.Refused != outcome.Refused) return "whether it was answered";
+        if (c.Settings != store.RequestSettings(request.Id)) return "the unlearning settings (against the policy's)";
+        if (c.Thresholds != store.Policy.Thresholds) return "the thresholds (against the policy's)";
         if (c.Samples != request.Samples || c.Forgotten != outcome.Forgotten || c.AlreadyForgotten != outcome.AlreadyForgotten) return "the sample counts";
         if (c.MeetsPolicy != outcome.MeetsPolicy) return "the verdict";
-        if (c.PolicySha256 != policySha) return "the policy's SHA-256";
+        if (c.PolicySha256 != store.PolicySha256) return "the policy's SHA-256";
         if (c.Previous != previous) return "the previous certificate";
         if (!SameVersion(c.ParentVersion, versions.FirstOrDefault(v => v.Id == outcome.ParentVersion))) return "the parent version";
         if (outcome.NewVersion is { } made ? !SameVersion(c.NewVersion, versions.FirstOrDefault(v => v.Id == made)) : c.NewVersion is not null) return "the new version";
