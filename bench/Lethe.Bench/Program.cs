@@ -9,6 +9,14 @@ using static TorchSharp.torch;
 
 // Lethe benchmarks: prints throughput figures and writes them, with the machine's description, to a JSON file.
 // Usage: dotnet run -c Release --project bench/Lethe.Bench [-- --out bench/results/latest.json --threads N]
+// One case of the side-by-side bench against PyTorch (bench/side-by-side.sh): --case NAME [--threads N --warmup S --seconds S].
+if (Array.IndexOf(args, "--case") is var at and >= 0 && at + 1 < args.Length)
+{
+    string Value(string flag, string fallback) => Array.IndexOf(args, flag) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    return SideBySide.Run(args[at + 1], int.Parse(Value("--threads", "2"), System.Globalization.CultureInfo.InvariantCulture),
+        SideBySide.Parse(Value("--warmup", "3")), SideBySide.Parse(Value("--seconds", "10")));
+}
+
 var outPath = "bench/results/latest.json";
 var threads = 0;
 for (var i = 0; i < args.Length - 1; i++)
@@ -77,6 +85,7 @@ Console.WriteLine($"{"benchmark",-72} {"value",10}  unit");
 foreach (var r in results) Console.WriteLine($"{r.Name,-72} {r.Value,10:N0}  {r.Unit}");
 LetheJson.WriteFile(outPath, report);
 Console.WriteLine($"wrote {Path.GetFullPath(outPath)}");
+return 0;
 
 // Warm up, then time repeated runs for at least two seconds.
 static BenchResult Measure(string name, int imagesPerRun, Action run, int warmup = 3)
