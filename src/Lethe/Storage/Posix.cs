@@ -21,6 +21,30 @@ public static partial class Posix
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
 
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int mallopt(int parameter, int value);
+
+    const int TrimThreshold = -1;
+    const int MmapThreshold = -3;
+
+    /// <summary>
+    /// Keeps glibc's malloc from returning large blocks to the kernel between steps: blocks up to 32 MB come from the heap
+    /// rather than fresh mmaps, and the heap is trimmed only above 2 GB free. libtorch's activations are tens of MB each;
+    /// each fresh mmap costs a page fault per 4 KB page (docs/performance.md). Returns whether glibc took both settings.
+    /// </summary>
+    public static bool TuneAllocator()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return mallopt(MmapThreshold, 32 << 20) == 1 & mallopt(TrimThreshold, int.MaxValue) == 1;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false; // not glibc
+        }
+    }
+
     /// <summary>
     /// Takes an exclusive flock on an open file without waiting; false when another open file holds it. The kernel drops
     /// it when the file is closed or the process dies, even by kill -9. (Not on Windows, where FileShare.None is the lock.)
