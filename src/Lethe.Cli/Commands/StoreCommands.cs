@@ -51,8 +51,8 @@ public static class StoreCommands
                 (null, null) => throw new LetheException("give --from RUN or --import WEIGHTS"),
                 _ => throw new LetheException("give --from or --import, not both"),
             };
-            if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
-                throw new LetheException(File.Exists(Path.Combine(root, Ledger.FileName)) ? $"{root} already holds a store" : $"{root} is not empty: a store needs a new folder");
+            // Before an import is done for nothing.
+            ModelStore.CheckNewStore(root);
             var imported = runFolder is null ? Path.Combine(Path.GetDirectoryName(root) ?? ".", $".{Path.GetFileName(root)}.import-{Guid.NewGuid():N}.tmp") : null;
             try
             {

@@ -126,8 +126,7 @@ public sealed class ModelStore : IDisposable
     public static void Init(string root, TrainingRun run, string? dataDirectory, StorePolicy policy, Device device, string? source = null, Action<string>? log = null)
     {
         root = Path.GetFullPath(root);
-        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
-            throw new LetheException(System.IO.File.Exists(Path.Combine(root, Ledger.FileName)) ? $"{root} already holds a store" : $"{root} is not empty: a store needs a new folder");
+        CheckNewStore(root);
         if (!System.IO.File.Exists(run.FinalCheckpoint)) throw new LetheException($"the run in {run.Folder} has not finished: it has no {RunFolder.FinalCheckpoint}");
         policy.Validate(StorePolicy.FileName, !run.Settings.IsEncoder);
         var parent = Path.GetDirectoryName(root) ?? ".";
@@ -186,6 +185,13 @@ public sealed class ModelStore : IDisposable
         {
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         }
+    }
+
+    /// <summary>Refuses a store folder that already holds a store or anything else.</summary>
+    public static void CheckNewStore(string root)
+    {
+        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
+            throw new LetheException(System.IO.File.Exists(Path.Combine(root, Ledger.FileName)) ? $"{root} already holds a store" : $"{root} is not empty: a store needs a new folder");
     }
 
     static string UtilityJson(IEnumerable<(string Measure, double Value)> utility) =>
