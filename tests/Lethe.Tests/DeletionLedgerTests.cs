@@ -444,6 +444,36 @@ public sealed class DeletionLedgerTests(LedgerFixture fixture) : IClassFixture<L
         Assert.Contains("&lt;img src=x onerror=alert(1)&gt;", html);
     }
 
+    [Fact]
+    public void Store_policy_prints_a_policy_init_accepts_and_strict_and_json_say_what_happened()
+    {
+        var (code, output, error) = Run("store", "policy");
+        Assert.True(code == 0, error);
+        var policy = JsonNode.Parse(output)!.AsObject();
+        Assert.Equal("targeted", (string?)policy["unlearning"]!["method"]);
+        // Thresholds no request can meet together: --strict exits with 2.
+        policy["thresholds"]!["maxForgetAuc"] = 0.0;
+        policy["thresholds"]!["minRetainedAuc"] = 1.0;
+        var file = Path.Combine(fixture.Dir.Path, $"policy-strict-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, policy.ToJsonString());
+        var store = Path.Combine(fixture.Dir.Path, $"strict-{Guid.NewGuid():N}");
+        (code, output, error) = Run("store", "init", "--store", store, "--from", Path.Combine(fixture.Dir.Path, "run"), "--policy", file);
+        Assert.True(code == 0, error + output);
+        var list = Path.Combine(fixture.Dir.Path, $"strict-{Guid.NewGuid():N}.txt");
+        File.WriteAllLines(list, fixture.Requests[0]);
+        (code, _, error) = Run("requests", "add", "--store", store, "--forget-list", list);
+        Assert.True(code == 0, error);
+        (code, output, error) = Run("requests", "process", "--store", store, "--strict");
+        Assert.True(code == 2, error + output);
+        Assert.Contains("does not meet the policy: ", output);
+        (code, output, error) = Run("requests", "list", "--store", store, "--json");
+        Assert.True(code == 0, error);
+        var ledger = JsonNode.Parse(output)!.AsObject();
+        Assert.Single(ledger["requests"]!.AsArray());
+        Assert.False((bool)ledger["outcomes"]![0]!["meetsPolicy"]!);
+        Assert.Equal(2, ledger["versions"]!.AsArray().Count);
+    }
+
     static string CopyOf(string store)
     {
         var target = store + "-" + Guid.NewGuid().ToString("N")[..6];
