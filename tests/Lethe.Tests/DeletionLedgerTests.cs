@@ -493,16 +493,7 @@ public sealed class DeletionLedgerTests(LedgerFixture fixture) : IClassFixture<L
     /// <summary>Runs the command line in a child process with a fault point armed; returns its exit code and standard error.</summary>
     static (int Code, string Error) RunChild(string[] args, string faultPoint)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "Lethe.Cli.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add(dll);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment[Runtime.FaultPoints.Variable] = faultPoint;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3))) process.Kill();
-        output.Wait();
-        return (process.ExitCode, error);
+        var (code, _, error) = CliRunner.RunChild(args, new Dictionary<string, string> { [Runtime.FaultPoints.Variable] = faultPoint });
+        return (code, error);
     }
 }

@@ -39,10 +39,12 @@ public static class ReproduceCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var shards = new Option<int>("--sisa-shards") { Description = "SISA's shard count in the method comparison", DefaultValueFactory = _ => defaults.SisaShards };
+        var (shard, assemble) = ShardOptions("the tables");
+        var plan = new Option<bool>("--plan") { Description = "List the pieces of work the tables need (with --shard: that part's), whether done, and measure nothing" };
         var dataDir = CommonOptions.DataDir();
         var command = new Command("reproduce", "Run the paper's experiments (tables II-VII) and compare every unlearning method; resumable, cached per experiment")
         {
-            output, scale, only, seeds, seed, ablationSeeds, lira, tuned, datasets, shards, dataDir,
+            output, scale, only, seeds, seed, ablationSeeds, lira, tuned, datasets, shards, shard, assemble, plan, dataDir,
         };
         command.SetAction(parse =>
         {
@@ -64,6 +66,7 @@ public static class ReproduceCommand
                 TunedPath = parse.GetValue(tuned) is { } p ? Path.GetFullPath(p) : null,
             };
             settings.Validate();
+            var part = Shard(parse, shard, assemble);
             // One folder per scale by default: a quick tiny run must not replace the small scale's training runs.
             var folder = parse.GetValue(output) ?? Path.Combine("runs", $"reproduce-{settings.Scale}");
             var directory = parse.GetValue(dataDir);
@@ -76,7 +79,17 @@ public static class ReproduceCommand
             var pipeline = new ReproducePipeline(settings, folder, device, hooks);
             try
             {
-                var result = pipeline.Run(cancel.Token);
+                if (parse.GetValue(plan))
+                {
+                    ShowPlan(console, pipeline, part);
+                    return LetheCli.Ok;
+                }
+                if (part is { } shardPart)
+                {
+                    ShowShard(console, pipeline.RunShard(shardPart.Index, shardPart.Count, cancel.Token), "reproduce", "build the tables");
+                    return LetheCli.Ok;
+                }
+                var result = pipeline.Run(cancel.Token, parse.GetValue(assemble));
                 var files = ReproduceReport.Write(result, folder);
                 Show(console, result.Tables);
                 console.MarkupLineInterpolated(
@@ -90,6 +103,45 @@ public static class ReproduceCommand
             }
         });
         return command;
+    }
+
+    /// <summary>--shard I/N and --assemble, for reproduce and tune; <paramref name="product"/>: what the assembling run builds.</summary>
+    internal static (Option<string?> Shard, Option<bool> Assemble) ShardOptions(string product) => (
+        new Option<string?>("--shard")
+        {
+            Description = $"I/N: measure only the I-th of N disjoint parts of the work into the --out folder (one task of a job array; docs/scale-out.md), building nothing else",
+        },
+        new Option<bool>("--assemble") { Description = $"Build {product} from the --out folder only, measuring nothing: fails if a shard's work is missing" });
+
+    /// <summary>The --shard part asked for, if any (refused beside --assemble).</summary>
+    internal static (int Index, int Count)? Shard(ParseResult parse, Option<string?> shard, Option<bool> assemble)
+    {
+        if (parse.GetValue(shard) is not { } text) return null;
+        if (parse.GetValue(assemble)) throw new LetheException("--shard and --assemble exclude each other: shards measure, --assemble builds from their work afterwards");
+        return ParseShard(text);
+    }
+
+    internal static void ShowShard(IAnsiConsole console, ShardResult done, string command, string product) => console.MarkupLineInterpolated(
+        $"Shard {done.Index}/{done.Count}: {done.Part} of {done.Total} pieces of work, {done.Measured} measured now, {done.AlreadyDone} already done ({TimeSpan.FromSeconds(done.Seconds):hh\\:mm\\:ss}). When every shard has finished, run {command} with the same options and --assemble (no --shard) to {product}.");
+
+    /// <summary>"I/N" with 1 ≤ I ≤ N.</summary>
+    static (int Index, int Count) ParseShard(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out var index) || !int.TryParse(parts[1], out var count) || count < 1 || index < 1 || index > count)
+            throw new LetheException($"--shard '{text}': expected I/N with 1 <= I <= N, e.g. 1/4");
+        return (index, count);
+    }
+
+    static void ShowPlan(IAnsiConsole console, ReproducePipeline pipeline, (int Index, int Count)? part)
+    {
+        var plan = pipeline.Plan();
+        var (units, shown) = (plan.Units, part is { } p ? plan.Part(p.Index, p.Count) : plan.Units);
+        var table = new Table().AddColumns("#", "work", "group", "done");
+        var index = 0;
+        foreach (var unit in shown) table.AddRow((++index).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(unit.Path), Markup.Escape(unit.Group), unit.Done() ? "yes" : "no");
+        console.Write(table);
+        console.MarkupLineInterpolated($"{shown.Count} pieces of work{(part is { } q ? $" in part {q.Index}/{q.Count} of {units.Count}" : "")}, {shown.Count(u => u.Done())} done.");
     }
 
     /// <summary>Data loading, training with a progress display, and stage logs, for reproduce and tune.</summary>

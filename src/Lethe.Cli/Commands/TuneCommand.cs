@@ -22,10 +22,11 @@ public static class TuneCommand
         var epochs = new Option<int[]>("--epochs") { Description = "Unlearning epochs to try", AllowMultipleArgumentsPerToken = true };
         var write = new Option<string?>("--write") { Description = "Where to write the tuned defaults (default OUT/tuned-defaults.json); copy it to src/Lethe/Unlearning/tuned-defaults.json to make it built in" };
         var diagnose = new Option<bool>("--diagnose") { Description = "Instead of tuning, measure the diagnosis of docs/targeted-unlearning.md on the tuning seeds (diagnosis.md)" };
+        var (shard, assemble) = ReproduceCommand.ShardOptions("the choice");
         var dataDir = CommonOptions.DataDir();
         var command = new Command("tune", "Choose each unlearning method's learning rate and epochs on tuning seeds: the closest match to retraining (docs/tuning.md)")
         {
-            output, scale, seed, seeds, factors, epochs, write, diagnose, dataDir,
+            output, scale, seed, seeds, factors, epochs, write, diagnose, shard, assemble, dataDir,
         };
         command.SetAction(parse =>
         {
@@ -40,6 +41,7 @@ public static class TuneCommand
             };
             settings.Validate();
             settings.Reproduce.Validate();
+            var part = ReproduceCommand.Shard(parse, shard, assemble);
             var folder = parse.GetValue(output) ?? Path.Combine("runs", $"reproduce-{settings.Scale}");
             Directory.CreateDirectory(folder);
             LetheJson.WriteFile(Path.Combine(folder, "tuning-settings.json"), settings);
@@ -58,7 +60,13 @@ public static class TuneCommand
                     console.MarkupLineInterpolated($"Diagnosed on seed(s) {string.Join(", ", settings.SeedValues)} in {watch.Elapsed:hh\\:mm\\:ss}: {Path.GetFullPath(Path.Combine(folder, "diagnosis.md"))}");
                     return LetheCli.Ok;
                 }
-                var result = new Tuning(settings, folder, device, hooks).Run(cancel.Token);
+                var tuning = new Tuning(settings, folder, device, hooks);
+                if (part is { } p)
+                {
+                    ReproduceCommand.ShowShard(console, tuning.RunShard(p.Index, p.Count, cancel.Token), "tune", "choose the defaults");
+                    return LetheCli.Ok;
+                }
+                var result = tuning.Run(cancel.Token, parse.GetValue(assemble));
                 var path = parse.GetValue(write) ?? Path.Combine(folder, "tuned-defaults.json");
                 result.Tuned.Save(path);
                 var table = TuningReport.Table(result);

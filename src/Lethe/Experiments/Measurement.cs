@@ -26,6 +26,20 @@ public sealed record Measurement(
     [JsonIgnore]
     public MembershipScores? Scores { get; init; }
 
+    /// <summary>
+    /// A stand-in for a cell while a run only lists the cells its tables need (<see cref="WorkPlan"/>): well formed, so
+    /// that every table can be built from it, and meaningless. Every placeholder of a kind scores the same samples.
+    /// </summary>
+    public static Measurement Placeholder(bool classifier)
+    {
+        string[] attacks = classifier ? [$"{ClassifierAudit.Output}/confidence", $"{ClassifierAudit.Output}/loss"] : ["head/encodermi-threshold", "backbone/encodermi-threshold"];
+        static double[] Values(int from, int count) => [.. Enumerable.Range(from, count).Select(i => i * 0.37 % 1)];
+        var scores = MembershipScores.Create("placeholder", [0, 1, 2, 3], [4, 5, 6, 7, 8, 9, 10, 11], [.. Enumerable.Range(12, 8)],
+            [.. attacks.Select(a => new AttackScores(a, 0.5, Values(0, 4), Values(4, 8), Values(12, 8)))]);
+        var forget = scores.Attacks[0].Metrics(forget: true);
+        return new Measurement(classifier ? "classifier" : "encoder", 0.5, classifier ? null : 0.5, forget, 0.5, 0.5, 1, classifier ? null : 0.5, 0.5, 1, null) { Scores = scores };
+    }
+
     public static Measurement Of(IAuditReport report, double? seconds = null, string? note = null) => report switch
     {
         EncoderAuditReport encoder => Of(encoder, seconds, note),

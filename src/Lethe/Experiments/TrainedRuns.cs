@@ -24,19 +24,29 @@ public static class TrainedRuns
 {
     /// <summary>
     /// Makes sure <paramref name="runFolder"/> holds a finished run of <paramref name="settings"/> on
-    /// <paramref name="split"/>. <paramref name="train"/> gets "resume?" and returns whether the run completed.
+    /// <paramref name="split"/>. <paramref name="train"/> gets "resume?" and returns whether the run completed. Training
+    /// holds the run's lock (RUN.lock beside the folder; <paramref name="locks"/>: how to wait), so that processes
+    /// sharing the folder never train the same run at once: the second one waits and reuses it.
     /// </summary>
-    public static StageTiming Ensure(string stage, TrainingSettings settings, MembershipSplit split, string runFolder, Func<bool, bool> train, string rerun = "run the command again")
+    public static StageTiming Ensure(
+        string stage, TrainingSettings settings, MembershipSplit split, string runFolder, Func<bool, bool> train, string rerun = "run the command again", WorkLocks? locks = null)
     {
         var folder = new RunFolder(runFolder);
+        if (Done(folder, settings, split)) return Timing(stage, folder, cached: true);
+        using var held = (locks ?? new WorkLocks()).Take(LockPath(runFolder), $"the run in {runFolder}");
+        if (Done(folder, settings, split)) return Timing(stage, folder, cached: true); // trained by the process we waited for
         var same = SameRun(folder, settings, split);
-        if (same && folder.Finished && File.Exists(folder.File(RunFolder.SummaryFile)))
-            return Timing(stage, folder, cached: true);
         var resume = same && folder.LatestCheckpoint() is not null && !folder.Finished;
         if (!train(resume))
             throw new ExperimentStoppedException($"stopped during {stage}; {rerun} to continue from {Path.GetFullPath(folder.LatestCheckpoint() ?? runFolder)}");
         return Timing(stage, folder, cached: false);
     }
+
+    /// <summary>The lock file of a run folder: beside it, so that deleting the folder leaves the lock alone.</summary>
+    public static string LockPath(string runFolder) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(runFolder)) + ".lock";
+
+    static bool Done(RunFolder folder, TrainingSettings settings, MembershipSplit split) =>
+        SameRun(folder, settings, split) && folder.Finished && File.Exists(folder.File(RunFolder.SummaryFile));
 
     /// <summary>Seconds of the run's training steps, its periodic evaluations excluded.</summary>
     public static double StepSeconds(string runFolder) => new RunFolder(runFolder).ReadMetrics<EpochSeconds>().Sum(m => m.Seconds);

@@ -84,12 +84,48 @@ public sealed class Tuning(TuningSettings settings, string folder, TorchSharp.to
 
     static double Distance(Measurement m, Measurement retrained) => Distance(TableFormat.Versus(m, retrained), m.Utility, retrained.Utility);
 
-    public TuningResult Run(CancellationToken cancel = default)
+    /// <summary>
+    /// Measures the grid (reading what is cached) and chooses. With <paramref name="assemble"/>, measures nothing: every
+    /// cell must be cached already (after `tune --shard` runs), else a one-line error names what is not.
+    /// </summary>
+    public TuningResult Run(CancellationToken cancel = default, bool assemble = false)
     {
         settings.Validate();
-        var reproduce = settings.Reproduce;
         var watch = Stopwatch.StartNew();
-        var scenarios = new Scenarios(reproduce, folder, device, new CellCache(folder), hooks ?? ReproduceHooks.Quiet(device), cancel);
+        if (assemble && Plan(cancel).Units.Where(u => !u.Done()).ToList() is { Count: > 0 } missing)
+            throw new LetheException(
+                $"{missing.Count} pieces of work are not in {Path.Combine(folder, CellCache.CellsFolder)} yet (the first: {missing[0].Path}); run the shards that hold them, or tune without --assemble to measure them here");
+        var locks = Locks(cancel);
+        return Choose(new Scenarios(settings.Reproduce, folder, device, new CellCache(folder, locks), Hooks, cancel, locks: locks), watch);
+    }
+
+    /// <summary>Every cell the grid needs, in order, whether cached or not (nothing is measured).</summary>
+    public WorkPlan Plan(CancellationToken cancel = default)
+    {
+        settings.Validate();
+        var plan = new WorkPlan();
+        var locks = Locks(cancel);
+        Choose(new Scenarios(settings.Reproduce, folder, device, new CellCache(folder, locks), Hooks, cancel, plan, locks), Stopwatch.StartNew());
+        return plan;
+    }
+
+    /// <summary>Measures part <paramref name="index"/> of <paramref name="count"/> of the grid's cells into the shared folder, choosing nothing.</summary>
+    public ShardResult RunShard(int index, int count, CancellationToken cancel = default)
+    {
+        var watch = Stopwatch.StartNew();
+        var plan = Plan(cancel);
+        var part = plan.Part(index, count);
+        var (measured, done) = WorkPlan.Measure(part, Locks(cancel), Hooks.OnStage);
+        return new ShardResult(index, count, plan.Units.Count, part.Count, measured, done, watch.Elapsed.TotalSeconds);
+    }
+
+    ReproduceHooks Hooks => hooks ?? ReproduceHooks.Quiet(device);
+
+    WorkLocks Locks(CancellationToken cancel) => new(Hooks.OnStage, cancel);
+
+    TuningResult Choose(Scenarios scenarios, Stopwatch watch)
+    {
+        var reproduce = settings.Reproduce;
         var dataset = reproduce.MainDataset;
         var candidates = new List<TuningCandidate>();
         var chosen = new List<TunedMethod>();

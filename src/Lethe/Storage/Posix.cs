@@ -15,6 +15,12 @@ public static partial class Posix
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int open(string path, int flags);
 
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int openWithMode(string path, int flags, int mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int ftruncate(int fd, long length);
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fsync(int fd);
 
@@ -53,6 +59,24 @@ public static partial class Posix
     {
         if (OperatingSystem.IsWindows()) return true;
         return flock((int)file.DangerousGetHandle(), LockExclusive | LockNonBlocking) == 0;
+    }
+
+    /// <summary>
+    /// Opens (creating it, mode 0644) a lock file for reading and writing without .NET's own advisory lock, which
+    /// would refuse a second open of a file another process holds with <see cref="TryLock"/> before it could be read.
+    /// </summary>
+    public static SafeFileHandle OpenLockFile(string path)
+    {
+        const int readWrite = 2, create = 0x40, closeOnExec = 0x80000;
+        var fd = openWithMode(path, readWrite | create | closeOnExec, Convert.ToInt32("644", 8));
+        if (fd < 0) throw new IOException($"{path}: cannot open the lock file (errno {Marshal.GetLastPInvokeError()})");
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>Cuts an open file to <paramref name="length"/> bytes.</summary>
+    public static void Truncate(SafeFileHandle file, long length)
+    {
+        if (ftruncate((int)file.DangerousGetHandle(), length) != 0) throw new IOException($"cannot truncate a lock file (errno {Marshal.GetLastPInvokeError()})");
     }
 
     /// <summary>Flushes a folder's entries (the renames into it) to disk, so that a power cut cannot undo them.</summary>

@@ -8,10 +8,13 @@ namespace Lethe.Experiments;
 /// <summary>
 /// Finished experiment cells, kept in cells/ with the JSON of the settings that determine them (and each model's full
 /// audit in audits/), so that an interrupted run continues where it stopped and a rerun reuses what it can. A cell whose
-/// settings changed, or whose file is damaged, is measured again.
+/// settings changed, or whose file is damaged, is measured again. Processes may share the folder (`reproduce --shard`):
+/// a cell is measured under its lock (cells/CELL.lock, <see cref="WorkLocks"/>) and its file written atomically, last.
 /// </summary>
-public sealed class CellCache(string folder)
+public sealed class CellCache(string folder, WorkLocks? locks = null)
 {
+    readonly WorkLocks locks = locks ?? new WorkLocks();
+
     public const string CellsFolder = "cells";
     public const string AuditsFolder = "audits";
 
@@ -35,6 +38,9 @@ public sealed class CellCache(string folder)
     {
         if (Cached(key, determinants) is { } cached) return cached;
         beforeMeasuring();
+        using var held = Lock(key.Path, $"the experiment {key.Path}");
+        Runtime.FaultPoints.Reach("cell:locked");
+        if (Cached(key, determinants) is { } measured) return measured; // by the process we waited for
         var watch = Stopwatch.StartNew();
         var computed = compute();
         Store(key, determinants, computed, watch.Elapsed.TotalSeconds);
@@ -76,6 +82,9 @@ public sealed class CellCache(string folder)
         cells[key] = computed.Measurement with { Scores = computed.Report.Scores };
         seconds[key] = wallSeconds;
     }
+
+    /// <summary>The lock of a piece of work under cells/ (a cell, or SISA's pair of cells), by its path there.</summary>
+    public WorkLock Lock(string path, string work) => locks.Take(Path.Combine(folder, CellsFolder, path + ".lock"), work);
 
     /// <summary>A cell's per-sample scores, beside its audit.</summary>
     public string ScoresPath(CellKey key) => Audit.ScoresPath(Path.Combine(folder, AuditsFolder, Path.GetDirectoryName(key.Path)!), Path.GetFileName(key.Path), compressed: true);

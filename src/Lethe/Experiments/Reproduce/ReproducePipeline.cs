@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Lethe.Data;
+using Lethe.Storage;
 using Lethe.Training;
 using Lethe.Unlearning;
 using static TorchSharp.torch;
@@ -54,14 +55,65 @@ public sealed class ReproducePipeline(ReproduceSettings settings, string folder,
         ("targeted", TargetedTable.Build),
     ];
 
-    public ReproduceResult Run(CancellationToken cancel = default)
+    /// <summary>
+    /// Measures what the tables need (reading what is cached) and builds them. With <paramref name="assemble"/>, measures
+    /// nothing: every piece of work must be cached already (after `--shard` runs), else a one-line error names what is not.
+    /// </summary>
+    public ReproduceResult Run(CancellationToken cancel = default, bool assemble = false)
     {
         settings.Validate();
         var watch = Stopwatch.StartNew();
-        var cache = new CellCache(folder);
-        var scenarios = new Scenarios(settings, folder, device, cache, hooks ?? ReproduceHooks.Quiet(device), cancel);
-        var tables = Tables.Where(t => settings.Runs(t.Id)).SelectMany(t => t.Build(settings, scenarios)).ToList();
-        if (settings.Lira > 0) tables.AddRange(LiraTable.Build(settings, scenarios));
+        if (assemble && Plan(cancel).Units.Where(u => !u.Done()).ToList() is { Count: > 0 } missing)
+            throw new LetheException(
+                $"{missing.Count} pieces of work are not in {Path.Combine(folder, CellCache.CellsFolder)} yet (the first: {missing[0].Path}); run the shards that hold them, or reproduce without --assemble to measure them here");
+        var locks = Locks(cancel);
+        var cache = new CellCache(folder, locks);
+        var scenarios = new Scenarios(settings, folder, device, cache, Hooks, cancel, locks: locks);
+        var tables = Build(scenarios);
         return new ReproduceResult(settings, tables, cache.Cells, cache.Measured, cache.Reused, watch.Elapsed.TotalSeconds, cache.Seconds);
     }
+
+    /// <summary>Every piece of work the tables need, in order, whether cached or not (nothing is measured).</summary>
+    public WorkPlan Plan(CancellationToken cancel = default)
+    {
+        settings.Validate();
+        return ListWork(Locks(cancel), cancel);
+    }
+
+    /// <summary>
+    /// Measures part <paramref name="index"/> of <paramref name="count"/> of the work (<see cref="WorkPlan.Part"/>) into
+    /// the shared folder, building no table. Work another process holds (its lock taken) is put off while other work is
+    /// left, then waited for; work another process finished meanwhile is skipped.
+    /// </summary>
+    public ShardResult RunShard(int index, int count, CancellationToken cancel = default)
+    {
+        settings.Validate();
+        var watch = Stopwatch.StartNew();
+        var locks = Locks(cancel);
+        var plan = ListWork(locks, cancel);
+        var part = plan.Part(index, count);
+        var (measured, done) = WorkPlan.Measure(part, locks, Hooks.OnStage);
+        return new ShardResult(index, count, plan.Units.Count, part.Count, measured, done, watch.Elapsed.TotalSeconds);
+    }
+
+    ReproduceHooks Hooks => hooks ?? ReproduceHooks.Quiet(device);
+
+    WorkLocks Locks(CancellationToken cancel) => new(Hooks.OnStage, cancel);
+
+    WorkPlan ListWork(WorkLocks locks, CancellationToken cancel)
+    {
+        var plan = new WorkPlan();
+        Build(new Scenarios(settings, folder, device, new CellCache(folder, locks), Hooks, cancel, plan, locks));
+        return plan;
+    }
+
+    List<ResultTable> Build(Scenarios scenarios)
+    {
+        var tables = Tables.Where(t => settings.Runs(t.Id)).SelectMany(t => t.Build(settings, scenarios)).ToList();
+        if (settings.Lira > 0) tables.AddRange(LiraTable.Build(settings, scenarios));
+        return tables;
+    }
 }
+
+/// <summary>What a `reproduce --shard I/N` (or `tune --shard I/N`) run did: its part of the work, measured now or found done.</summary>
+public sealed record ShardResult(int Index, int Count, int Total, int Part, int Measured, int AlreadyDone, double Seconds);

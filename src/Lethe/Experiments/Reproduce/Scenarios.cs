@@ -12,9 +12,12 @@ namespace Lethe.Experiments;
 /// The models every table is made of, for any learner (an encoder method or the classifier): the original model, the
 /// model unlearned by a method, the model retrained from scratch without the forget set, and SISA before and after a
 /// deletion. Each is one cached cell (<see cref="CellCache"/>); the training runs they need are cached and resumed in
-/// runs/ (<see cref="TrainedRuns"/>).
+/// runs/ (<see cref="TrainedRuns"/>). With a <paramref name="plan"/>, nothing is measured: every piece of work the
+/// tables ask for is added to the plan and answered with a placeholder. Training runs and cells are taken under locks
+/// (<paramref name="locks"/>), so that several processes can share the folder.
 /// </summary>
-public sealed class Scenarios(ReproduceSettings settings, string folder, Device device, CellCache cache, ReproduceHooks hooks, CancellationToken cancel)
+public sealed class Scenarios(
+    ReproduceSettings settings, string folder, Device device, CellCache cache, ReproduceHooks hooks, CancellationToken cancel, WorkPlan? plan = null, WorkLocks? locks = null)
 {
     public const string RunsFolder = "runs";
 
@@ -22,6 +25,9 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
     public const double BaseFraction = 0.2;
 
     readonly Dictionary<string, Dataset> datasets = [];
+
+    /// <summary>Whether this run only lists its work (placeholders instead of measurements).</summary>
+    public bool Planning => plan is not null;
 
     /// <summary>One cell per report seed.</summary>
     public Measurement[] Seeds(Func<long, Measurement> cell) => [.. settings.SeedValues.Select(cell)];
@@ -157,31 +163,49 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         var signature = new { recipe, audit, shards = settings.SisaShards };
         var beforeKey = new CellKey(seed, dataset, ReproduceSettings.ClassifierModel, BaseFraction, "sisa-before");
         var afterKey = new CellKey(seed, dataset, ReproduceSettings.ClassifierModel, BaseFraction, "sisa");
-        if (cache.Cached(beforeKey, signature, count: false) is { } b && cache.Cached(afterKey, signature, count: false) is { } a)
+        (Measurement, Measurement)? Cached() =>
+            cache.Cached(beforeKey, signature, count: false) is { } b && cache.Cached(afterKey, signature, count: false) is { } a ? (b, a) : null;
+        if (plan is not null)
         {
-            cache.CountReused(2);
-            return (b, a);
+            plan.Add(new WorkUnit(afterKey.Path, Group(afterKey), () => Cached() is not null, () => Measure()));
+            return (Measurement.Placeholder(classifier: true), Measurement.Placeholder(classifier: true));
         }
-        StopIfAsked("the experiments");
-        var watch = Stopwatch.StartNew();
+        return Measure();
 
-        var data = Data(dataset);
-        var split = BaseSplit(recipe, data);
-        var sisaFolder = RunPath(recipe, "sisa");
-        if (Directory.Exists(sisaFolder)) Directory.Delete(sisaFolder, recursive: true); // a stopped SISA run starts afresh
-        var sisa = new Sisa(recipe, data, split, sisaFolder, device) { OnShardEpoch = hooks.OnShardEpoch };
-        hooks.OnStage?.Invoke($"SISA: train {settings.SisaShards} shards of the classifier on {dataset} (seed {seed})");
-        Stoppable("SISA training", () => sisa.Train(settings.SisaShards, cancel));
-        var trained = Enumerable.Range(0, settings.SisaShards).Sum(s => TrainedRuns.StepSeconds(sisa.ShardFolder(s)));
-        var before = AuditSisa("sisa-before", sisa, data, split, audit, trained);
-        var beforeSeconds = watch.Elapsed.TotalSeconds;
-        hooks.OnStage?.Invoke($"SISA: delete {split.Forget.Length} members");
-        var affected = Stoppable("SISA deletion", () => sisa.Delete(split.Forget, cancel));
-        var seconds = affected.Sum(s => TrainedRuns.StepSeconds(sisa.ShardFolder(s)));
-        var after = AuditSisa("sisa", sisa, data, split, audit, seconds, $"retrained {affected.Count} of {settings.SisaShards} shards");
-        cache.Store(beforeKey, signature, before, beforeSeconds);
-        cache.Store(afterKey, signature, after, watch.Elapsed.TotalSeconds - beforeSeconds);
-        return (cache.Cells[beforeKey], cache.Cells[afterKey]);
+        (Measurement Before, Measurement After) Measure()
+        {
+            if (Cached() is { } known)
+            {
+                cache.CountReused(2);
+                return known;
+            }
+            StopIfAsked("the experiments");
+            using var held = cache.Lock(afterKey.Path, $"SISA of {afterKey.Path}");
+            if (Cached() is { } measured) // by the process we waited for
+            {
+                cache.CountReused(2);
+                return measured;
+            }
+            var watch = Stopwatch.StartNew();
+
+            var data = Data(dataset);
+            var split = BaseSplit(recipe, data);
+            var sisaFolder = RunPath(recipe, "sisa");
+            if (Directory.Exists(sisaFolder)) Directory.Delete(sisaFolder, recursive: true); // a stopped SISA run starts afresh
+            var sisa = new Sisa(recipe, data, split, sisaFolder, device) { OnShardEpoch = hooks.OnShardEpoch };
+            hooks.OnStage?.Invoke($"SISA: train {settings.SisaShards} shards of the classifier on {dataset} (seed {seed})");
+            Stoppable("SISA training", () => sisa.Train(settings.SisaShards, cancel));
+            var trained = Enumerable.Range(0, settings.SisaShards).Sum(s => TrainedRuns.StepSeconds(sisa.ShardFolder(s)));
+            var before = AuditSisa("sisa-before", sisa, data, split, audit, trained);
+            var beforeSeconds = watch.Elapsed.TotalSeconds;
+            hooks.OnStage?.Invoke($"SISA: delete {split.Forget.Length} members");
+            var affected = Stoppable("SISA deletion", () => sisa.Delete(split.Forget, cancel));
+            var seconds = affected.Sum(s => TrainedRuns.StepSeconds(sisa.ShardFolder(s)));
+            var after = AuditSisa("sisa", sisa, data, split, audit, seconds, $"retrained {affected.Count} of {settings.SisaShards} shards");
+            cache.Store(beforeKey, signature, before, beforeSeconds);
+            cache.Store(afterKey, signature, after, watch.Elapsed.TotalSeconds - beforeSeconds);
+            return (cache.Cells[beforeKey], cache.Cells[afterKey]);
+        }
     }
 
     /// <summary>
@@ -200,20 +224,36 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         var reference = split.NonMembers.Take(audit.ReferenceSamples).ToArray();
         var cells = treatments.Select(_ => new LiraCell[count]).ToArray();
         // Reference model by reference model, every treatment of one before the next is trained: its cells are then
-        // complete and can be committed, so a run resumed on another machine never needs that model again.
+        // complete and can be committed, so a run resumed on another machine never needs that model again. One reference
+        // model is one piece of work for the shards.
         for (var index = 0; index < count; index++)
         {
             var member = LiraSplit(split, pool, seed, index);
             var again = recipe with { TrainingSeed = Runtime.Seeds.Derive(seed, $"lira/{index}") };
-            for (var t = 0; t < treatments.Count; t++)
+            var unit = Path.Combine(LiraFolder, $"seed-{seed}", dataset, model, $"ref-{index:00}");
+            var known = treatments.Select(unlearning => (
+                Unlearning: unlearning,
+                Label: unlearning?.Method ?? "original",
+                Signature: LetheJson.Serialize(new { recipe = again, audit, unlearning, member.Members, member.Forget }),
+                Path: Path.Combine(folder, unit, (unlearning?.Method ?? "original") + ".json"))).ToArray();
+            var i = index;
+            void Ensure()
             {
-                var unlearning = treatments[t];
-                var label = unlearning?.Method ?? "original";
-                var signature = LetheJson.Serialize(new { recipe = again, audit, unlearning, member.Members, member.Forget });
-                var path = Path.Combine(folder, LiraFolder, $"seed-{seed}", dataset, model, $"ref-{index:00}", label + ".json");
-                cells[t][index] = LiraCell.Read(path, signature) ?? MeasureLira(again, member, unlearning, label, index, signature, path);
+                if (known.All(k => LiraCell.Read(k.Path, k.Signature) is not null)) return;
+                using var held = (locks ?? new WorkLocks()).Take(Path.Combine(folder, unit + ".lock"), $"LiRA's {unit}");
+                foreach (var k in known)
+                    if (LiraCell.Read(k.Path, k.Signature) is null) MeasureLira(again, member, k.Unlearning, k.Label, i, k.Signature, k.Path);
             }
+            if (plan is not null)
+            {
+                plan.Add(new WorkUnit(unit, $"seed-{seed}/{dataset}/{model}/lira", () => known.All(k => LiraCell.Read(k.Path, k.Signature) is not null), Ensure));
+                continue;
+            }
+            Ensure();
+            for (var t = 0; t < treatments.Count; t++)
+                cells[t][index] = LiraCell.Read(known[t].Path, known[t].Signature) ?? throw new LetheException($"{known[t].Path}: the LiRA cell just measured cannot be read");
         }
+        if (plan is not null) return [.. treatments.Select(_ => new LiraReferences([], 0, null))];
         return [.. treatments.Select((unlearning, t) => new LiraReferences(
             [.. cells[t].Select(c => new PoolScores(c.Roles, c.Scores))],
             cells[t].Sum(c => c.TrainingSeconds),
@@ -313,8 +353,16 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         return (Measurement.Of(report, seconds, note), report);
     }
 
-    Measurement Cell(CellKey key, object determinants, Func<(Measurement Measurement, IAuditReport Report)> compute) =>
-        cache.Get(key, determinants, compute, () => StopIfAsked("the experiments"));
+    Measurement Cell(CellKey key, object determinants, Func<(Measurement Measurement, IAuditReport Report)> compute)
+    {
+        if (plan is null) return cache.Get(key, determinants, compute, () => StopIfAsked("the experiments"));
+        plan.Add(new WorkUnit(key.Path, Group(key), () => cache.Cached(key, determinants, count: false) is not null,
+            () => cache.Get(key, determinants, compute, () => StopIfAsked("the experiments"))));
+        return Measurement.Placeholder(key.Model == ReproduceSettings.ClassifierModel);
+    }
+
+    /// <summary>The cells that share training runs: one seed's model of one data set.</summary>
+    static string Group(CellKey key) => $"seed-{key.Seed}/{key.Dataset}/{key.Model}";
 
     /// <summary>Makes sure the run (pretrain on the members or retrain on the retained ones) has finished; returns it and its split at <paramref name="fraction"/>.</summary>
     (TrainingRun Run, MembershipSplit Split) Trained(TrainingSettings recipe, string kind, double fraction) =>
@@ -330,7 +378,7 @@ public sealed class Scenarios(ReproduceSettings settings, string folder, Device 
         {
             hooks.OnStage?.Invoke($"{stage} on {recipe.Dataset} (seed {recipe.Seed})");
             return hooks.Train(recipe, data, split, path, resume, cancel);
-        }, "run reproduce again");
+        }, "run reproduce again", locks);
         return (TrainingRun.Open(path, data: data), SplitFor(split, fraction));
     }
 

@@ -25,6 +25,7 @@ static class LiraTable
             var attack = LikelihoodRatioAttack.AttackName(classifier);
             var methods = UnlearningMethods.For(classifier).ToArray();
             var measured = s.Lira(model, dataset, seed, k, [null, .. methods.Select(m => settings.Unlearning(m, classifier, seed))]);
+            if (s.Planning) continue; // the reference models are listed, not scored
             table.Add(Row(model, "nothing unlearned", LikelihoodRatioAttack.Evaluate(attack, measured[0].Models), null));
             for (var i = 0; i < methods.Length; i++)
                 table.Add(Row(model, UnlearningMethods.DisplayName(methods[i]), LikelihoodRatioAttack.Evaluate(attack, measured[i + 1].Models), measured[i + 1].UnlearningSeconds / k));
