@@ -73,18 +73,31 @@ public sealed record EncoderSignals(int[] Ids, OutputSignals Backbone, OutputSig
         });
     }
 
-    /// <summary><paramref name="views"/> augmented views of each image, L2-normalised, on both outputs: [B, views, d] each.</summary>
+    /// <summary>Images per forward pass of the views: several views of a chunk go through the model at once.</summary>
+    public const int ViewBatch = 1024;
+
+    /// <summary>
+    /// <paramref name="views"/> augmented views of each image, L2-normalised, on both outputs: [B, views, d] each. The
+    /// views are drawn one after the other (the same draws as one view at a time), then passed through the model
+    /// together, up to <see cref="ViewBatch"/> images at once: larger batches keep the kernels busier. Evaluation mode
+    /// only, where batch norm uses its running statistics and a sample's output does not depend on its batch.
+    /// </summary>
     public static (Tensor Backbone, Tensor Head) Views(ContrastiveLearner model, Tensor clean, ContrastiveAugmentation augmentation, int views, Generator generator)
     {
+        if (model.training) throw new InvalidOperationException("views are batched together, which only evaluation mode allows");
+        var b = clean.shape[0];
+        var perPass = (int)Math.Max(1, ViewBatch / Math.Max(1, b));
         var backbone = new List<Tensor>();
         var head = new List<Tensor>();
-        for (var v = 0; v < views; v++)
+        for (var first = 0; first < views; first += perPass)
         {
-            var f = model.Features(augmentation.Apply(clean, generator));
-            head.Add(nn.functional.normalize(model.Projector.forward(f), dim: 1));
-            backbone.Add(nn.functional.normalize(f, dim: 1));
+            var count = Math.Min(perPass, views - first);
+            var augmented = cat([.. Enumerable.Range(0, count).Select(_ => augmentation.Apply(clean, generator))], 0); // view-major: [count * B, C, H, W]
+            var f = model.Features(augmented);
+            head.Add(nn.functional.normalize(model.Projector.forward(f), dim: 1).view(count, b, -1));
+            backbone.Add(nn.functional.normalize(f, dim: 1).view(count, b, -1));
         }
-        return (stack(backbone, 1), stack(head, 1));
+        return (cat(backbone, 0).transpose(0, 1), cat(head, 0).transpose(0, 1));
     }
 
     static (Tensor Backbone, Tensor Head) CleanOutputs(ContrastiveLearner model, ImageSet images, IReadOnlyList<int> ids, Device device, int chunk)
