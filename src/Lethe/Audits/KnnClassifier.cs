@@ -24,7 +24,7 @@ public static class KnnClassifier
             var (similarity, index) = matmul(q, b.t()).topk(neighbours, dim: 1);
             var weights = (similarity / temperature).exp();
             var votes = zeros(q.shape[0], classes, dtype: weights.dtype, device: q.device).scatter_add_(1, labels[index], weights);
-            predictions.AddRange(votes.argmax(1).data<long>().ToArray());
+            predictions.AddRange(votes.argmax(1).cpu().data<long>().ToArray()); // data<T> reads host memory only
         }
         return [.. predictions];
     }

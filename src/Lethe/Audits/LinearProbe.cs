@@ -29,7 +29,8 @@ public static class LinearProbe
         }
         using var noGrad = no_grad();
         var test = (testFeatures - mean) / std;
-        var predicted = (matmul(test, weight) + bias).argmax(1).data<long>().ToArray();
+        // data<T> reads host memory only: the predictions come back from the features' device first.
+        var predicted = (matmul(test, weight) + bias).argmax(1).cpu().data<long>().ToArray();
         return predicted.Zip(testLabels).Count(p => p.First == p.Second) / (double)testLabels.Length;
     }
 }

@@ -77,9 +77,9 @@ public sealed class MoCo : ContrastiveLearner
         var count = keys.shape[0];
         if (count > size) keys = keys[(int)(count - size)..];
         count = keys.shape[0];
-        var ptr = queue_ptr.item<long>();
-        var rows = (arange(count, ScalarType.Int64) + ptr).remainder(size);
-        queue.index_copy_(0, rows.to(queue.device), keys.detach().to(queue.dtype));
-        queue_ptr.fill_((ptr + count) % size);
+        // The pointer stays on the queue's device: reading it on the host every step would wait for the GPU.
+        var rows = (arange(count, ScalarType.Int64, device: queue.device) + queue_ptr).remainder(size);
+        queue.index_copy_(0, rows, keys.detach().to(queue.dtype));
+        queue_ptr.add_(count).remainder_(size);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using TorchSharp;
 
 namespace Lethe.Runtime;
@@ -52,11 +53,22 @@ public static class TorchRuntime
         if (text == "cpu") return torch.CPU;
         if (text == "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal))
         {
+            int? index = null;
+            if (text != "cuda")
+            {
+                if (!int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                    throw new LetheException($"unknown device '{name}': use cpu, cuda or cuda:N");
+                index = n;
+            }
             if (!torch.cuda.is_available())
                 throw new LetheException(
-                    $"device '{name}' was asked for, but no CUDA device is usable: this build carries the CPU libtorch " +
-                    "(reference a libtorch-cuda package and run on a machine with a GPU)");
-            return torch.device(text);
+                    $"device '{name}' was asked for, but no CUDA device is usable: this build carries the CPU libtorch, or no GPU and driver " +
+                    "are visible (build with -p:LetheLibTorch=cuda and run on a machine with a GPU; docs/gpu.md)");
+            // libtorch would fail only at the first tensor put there, with a message that does not name the option.
+            var count = torch.cuda.device_count();
+            if (index >= count)
+                throw new LetheException($"device '{name}' was asked for, but CUDA sees {count} device{(count == 1 ? "" : "s")} (cuda:0 to cuda:{count - 1})");
+            return index is { } i ? torch.device(DeviceType.CUDA, i) : torch.device(DeviceType.CUDA);
         }
         throw new LetheException($"unknown device '{name}': use cpu, cuda or cuda:N");
     }
