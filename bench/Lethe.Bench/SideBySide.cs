@@ -55,6 +55,8 @@ static class SideBySide
         }
 
         model.train(c.Kind != "inference");
+        // Inference runs as the audits run it, batch norm folded into the convolutions (LETHE_BN_FOLD=0: unfolded).
+        using var fold = c.Kind == "inference" ? model.FoldBatchNorm() : null;
         var watch = Stopwatch.StartNew();
         Step();
         while (watch.Elapsed.TotalSeconds < warmup) Step();
