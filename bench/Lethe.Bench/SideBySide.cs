@@ -35,7 +35,7 @@ static class SideBySide
         using var model = TrainingMethods.Get("simclr").Create(settings, c.Channels, c.Size, c.Size, 10);
         using var v1 = rand(c.Batch, c.Channels, c.Size, c.Size);
         using var v2 = rand(c.Batch, c.Channels, c.Size, c.Size);
-        var optimizer = optim.Adam(model.parameters(), lr: settings.LearningRate);
+        var optimizer = FusedAdam.Create(model.TrainableParameters(), settings.LearningRate);
         Tensor Head(Tensor x) => model.Output(x, "head");
 
         void Step()
