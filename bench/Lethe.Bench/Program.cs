@@ -60,7 +60,7 @@ foreach (var (preset, channels, size, batch) in new[] { ("overfit", 1, 28, 64), 
         manual_seed(1);
         var model = TrainingMethods.Get(method).Create(settings, channels, size, size, 10);
         model.train();
-        var optimizer = optim.Adam(model.TrainableParameters(), lr: settings.LearningRate);
+        var optimizer = FusedAdam.Create(model.TrainableParameters(), settings.LearningRate);
         using var images = rand(batch, channels, size, size);
         using var labels = zeros(batch, ScalarType.Int64);
         using var generator = new Generator(1);

@@ -35,7 +35,7 @@ static class SideBySide
         using var model = TrainingMethods.Get("simclr").Create(settings, c.Channels, c.Size, c.Size, 10);
         using var v1 = rand(c.Batch, c.Channels, c.Size, c.Size);
         using var v2 = rand(c.Batch, c.Channels, c.Size, c.Size);
-        var optimizer = optim.Adam(model.parameters(), lr: settings.LearningRate);
+        var optimizer = FusedAdam.Create(model.TrainableParameters(), settings.LearningRate);
         Tensor Head(Tensor x) => model.Output(x, "head");
 
         void Step()
@@ -55,6 +55,8 @@ static class SideBySide
         }
 
         model.train(c.Kind != "inference");
+        // Inference runs as the audits run it, batch norm folded into the convolutions (LETHE_BN_FOLD=0: unfolded).
+        using var fold = c.Kind == "inference" ? model.FoldBatchNorm() : null;
         var watch = Stopwatch.StartNew();
         Step();
         while (watch.Elapsed.TotalSeconds < warmup) Step();

@@ -33,7 +33,7 @@ public abstract class ContrastiveLearner : Learner
     public Module<Tensor, Tensor> Projector => projector;
 
     /// <summary>Projection-head output of images (backbone, then head).</summary>
-    public Tensor Project(Tensor images) => projector.forward(backbone.forward(images));
+    public Tensor Project(Tensor images) => projector.forward(Features(images));
 
     public override Tensor Output(Tensor images, string output = "head") => output == "backbone" ? Features(images) : Project(images);
 

@@ -42,8 +42,46 @@ public abstract class Learner : Module<Tensor, Tensor>
     /// <summary>Classes a classifier predicts; 0 for an encoder, which has no labels.</summary>
     public virtual int Classes => 0;
 
-    /// <summary>Backbone features of images: what kNN and the linear probe read.</summary>
-    public Tensor Features(Tensor images) => backbone.forward(images);
+    /// <summary>
+    /// Backbone features of images: what kNN and the linear probe read. Inside <see cref="FoldBatchNorm"/>, in eval
+    /// mode without autograd, through the folded backbone.
+    /// </summary>
+    public Tensor Features(Tensor images) =>
+        folded is { } inference && !training && !is_grad_enabled() ? inference.Forward(images) : backbone.forward(images);
+
+    FoldedInference? folded;
+    int foldDepth;
+
+    /// <summary>Whether eval-mode inference runs through a folded backbone now.</summary>
+    internal bool Folded => folded is not null;
+
+    /// <summary>
+    /// Until the returned scope is disposed, eval-mode inference without autograd runs through a copy of the backbone
+    /// with each batch norm folded into its convolution (<see cref="BatchNormFolding"/>); training-mode and gradient
+    /// forwards still run the model itself, whose weights and statistics the fold leaves as they are. The weights must
+    /// not change while the scope is open. Nested scopes share one folded copy. Does nothing when folding is turned
+    /// off (LETHE_BN_FOLD=0) or the backbone cannot be folded.
+    /// </summary>
+    public IDisposable FoldBatchNorm()
+    {
+        if (foldDepth == 0 && BatchNormFolding.Enabled && backbone is IFoldable foldable) folded = foldable.FoldBatchNorm();
+        foldDepth++;
+        return new FoldScope(this);
+    }
+
+    sealed class FoldScope(Learner learner) : IDisposable
+    {
+        bool done;
+
+        public void Dispose()
+        {
+            if (done) return;
+            done = true;
+            if (--learner.foldDepth > 0) return;
+            learner.folded?.Dispose();
+            learner.folded = null;
+        }
+    }
 
     /// <summary>
     /// D, the output unlearned and audited: <c>head</c> (an encoder's projection-head output, a classifier's logits) or

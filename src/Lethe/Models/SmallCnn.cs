@@ -5,7 +5,7 @@ using static TorchSharp.torch.nn;
 namespace Lethe.Models;
 
 /// <summary>A small convolutional backbone for fast CPU runs (see <see cref="EncoderSettings"/>).</summary>
-public sealed class SmallCnn : Module<Tensor, Tensor>, IBackbone
+public sealed class SmallCnn : Module<Tensor, Tensor>, IBackbone, IFoldable
 {
     readonly Module<Tensor, Tensor> features;
     readonly Module<Tensor, Tensor> top;
@@ -34,4 +34,6 @@ public sealed class SmallCnn : Module<Tensor, Tensor>, IBackbone
     public int FeatureDim { get; }
 
     public override Tensor forward(Tensor input) => top.forward(features.forward(input));
+
+    public FoldedInference FoldBatchNorm() => FoldedInference.Chain(BatchNormFolding.Sequence(features), BatchNormFolding.Sequence(top));
 }

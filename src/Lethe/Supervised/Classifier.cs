@@ -35,7 +35,7 @@ public sealed class Classifier : Learner
     public override IEnumerable<TorchSharp.Modules.Parameter> TrainableParameters() => backbone.parameters().Concat(head.parameters());
 
     /// <summary>Class logits (<c>head</c>) or backbone features.</summary>
-    public override Tensor Output(Tensor images, string output = "head") => output == "backbone" ? Features(images) : head.forward(backbone.forward(images));
+    public override Tensor Output(Tensor images, string output = "head") => output == "backbone" ? Features(images) : head.forward(Features(images));
 
     public override (Tensor Loss, Tensor? Logits) TrainingLoss(Tensor images, Tensor labels, Generator generator)
     {

@@ -93,7 +93,7 @@ public sealed class Trainer
 
     public OptimizerHelper CreateOptimizer(Learner model) => settings.Optimizer switch
     {
-        "adam" => optim.Adam(model.TrainableParameters(), lr: settings.LearningRate, weight_decay: settings.WeightDecay),
+        "adam" => FusedAdam.Create(model.TrainableParameters(), settings.LearningRate, settings.WeightDecay),
         _ => optim.SGD(model.TrainableParameters(), settings.LearningRate, momentum: settings.Momentum, weight_decay: settings.WeightDecay),
     };
 

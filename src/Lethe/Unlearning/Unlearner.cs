@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Lethe.Data;
 using Lethe.Models;
 using Lethe.Runtime;
+using Lethe.Training;
 using static TorchSharp.torch;
 
 namespace Lethe.Unlearning;
@@ -64,7 +65,7 @@ public sealed class Unlearner
         var context = new UnlearningContext(images, forgetIds, nonMemberIds, retainIds, device, settings.Seed);
         optim.Optimizer optimizer = settings.Optimizer == UnlearningOptimizer.Sgd
             ? optim.SGD(learner.TrainableParameters(), settings.LearningRate)
-            : optim.Adam(learner.TrainableParameters(), lr: settings.LearningRate);
+            : FusedAdam.Create(learner.TrainableParameters(), settings.LearningRate);
         var epochs = new List<UnlearningEpoch>();
         var watch = Stopwatch.StartNew();
         var stop = "all epochs done";
