@@ -1,6 +1,8 @@
+using Lethe.Losses;
 using Lethe.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Lethe.Tests;
 
@@ -34,6 +36,24 @@ public class TorchRuntimeTests
         Assert.Equal(new[] { 9.0, -288, 36 }, w.grad!.data<double>().ToArray());
         // dh/dx = 2 g * d(3 x^2 w)/dx = 2 (3 x^2 w)(6 x w) = 36 x^3 w^2.
         Assert.Equal(new[] { 9.0, 288, -144 }, x.grad!.data<double>().ToArray());
+    }
+
+    [Fact]
+    public void InputGradientIsFiniteWhateverFreedMemoryHeld()
+    {
+        // libtorch's conv2d gradient with respect to a 1-channel input reads uninitialised memory; with NaN left in the
+        // heap by freed tensors it came out NaN (the gradient penalty at random), unless allocations are zero-filled.
+        TorchRuntime.Initialize(new RuntimeSettings(Threads: 1));
+        using var weight = rand(8, 1, 3, 3);
+        for (var round = 0; round < 10; round++)
+        {
+            using var scope = NewDisposeScope();
+            var junk = new List<Tensor>();
+            for (long n = 256; n < 1 << 20; n = n * 5 / 4 + 16) junk.Add(full(n, float.NaN));
+            foreach (var t in junk) t.Dispose();
+            var norms = GradientPenalty.Norms(x => F.conv2d(x, weight, padding: [1, 1]), rand(8, 1, 12, 12));
+            Assert.True(isfinite(norms).all().item<bool>(), $"the input gradient held NaN or infinity in round {round}");
+        }
     }
 
     [Fact]

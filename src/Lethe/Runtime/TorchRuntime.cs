@@ -42,7 +42,10 @@ public static class TorchRuntime
         if (settings.Threads < 0) throw new LetheException($"threads must be 0 (all cores) or positive, not {settings.Threads}");
         var threads = settings.Threads == 0 ? Environment.ProcessorCount : settings.Threads;
         torch.set_num_threads(threads);
-        // LETHE_ALLOCATOR=default leaves glibc's malloc as it is (for the bench's comparison).
+        // Zero-filled allocations always: libtorch kernels that read uninitialised memory then read zeros, not a freed
+        // tensor's bytes, so seeded runs repeat bit for bit (Posix.ZeroFillAllocations says why).
+        Storage.Posix.ZeroFillAllocations();
+        // LETHE_ALLOCATOR=default leaves glibc's thresholds as they are (for the bench's comparison).
         if (Environment.GetEnvironmentVariable("LETHE_ALLOCATOR") != "default") Storage.Posix.TuneAllocator();
         return ParseDevice(settings.Device);
     }

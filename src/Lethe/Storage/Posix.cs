@@ -32,6 +32,7 @@ public static partial class Posix
 
     const int TrimThreshold = -1;
     const int MmapThreshold = -3;
+    const int Perturb = -6;
 
     /// <summary>
     /// Keeps glibc's malloc from returning large blocks to the kernel between steps: blocks up to 32 MB come from the heap
@@ -44,6 +45,28 @@ public static partial class Posix
         try
         {
             return mallopt(MmapThreshold, 32 << 20) == 1 & mallopt(TrimThreshold, int.MaxValue) == 1;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false; // not glibc
+        }
+    }
+
+    /// <summary>
+    /// Has glibc's malloc hand out every block it takes from its heap filled with zeros (M_PERTURB 0xFF: a block is
+    /// set to 0xFF ^ 0xFF on allocation, to 0xFF on free), as fresh pages from the kernel are. Some libtorch 2.10 CPU
+    /// kernels read their freshly allocated, uninitialised buffers (conv2d's gradient with respect to a 1- or
+    /// 3-channel input does), and a cancelled term only stays cancelled while that memory is finite: a block reused
+    /// from the heap holds a freed tensor's bytes, which may read as NaN or infinity, and which block is reused depends
+    /// on when the GC's finalizer thread frees tensors. Without this, runs with every draw seeded turned NaN at random.
+    /// Returns whether glibc took the setting.
+    /// </summary>
+    public static bool ZeroFillAllocations()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return mallopt(Perturb, 0xFF) == 1;
         }
         catch (EntryPointNotFoundException)
         {
