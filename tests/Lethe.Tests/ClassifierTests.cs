@@ -10,6 +10,8 @@ namespace Lethe.Tests;
 [Collection(TorchThreads.Name)]
 public class ClassifierTests
 {
+    public ClassifierTests() => TorchThreads.One();
+
     static (Dataset Data, MembershipSplit Split) Setup(TempDir dir)
     {
         TorchRuntime.EnsureLoaded();

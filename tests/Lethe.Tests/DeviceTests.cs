@@ -18,15 +18,8 @@ public sealed class DeviceRuns : IDisposable
 {
     readonly TempDir dir = new();
 
-    readonly string? allocator = Environment.GetEnvironmentVariable("LETHE_ALLOCATOR");
-
     public DeviceRuns()
     {
-        // With glibc's malloc tuned (Posix.TuneAllocator, which every in-process command line call applies), unlearning
-        // these runs ended with NaN weights in 5 of 11 runs of this class, with the code before and after the
-        // device fixes alike, and in none of the runs with it left alone: a read of memory that nothing wrote is
-        // suspected, not found. Until it is, this class leaves the allocator alone, so it tests devices.
-        Environment.SetEnvironmentVariable("LETHE_ALLOCATOR", "default");
         TorchRuntime.EnsureLoaded();
         Device = TorchRuntime.ParseDevice(DeviceTests.DeviceName);
         TestFiles.MnistFolder(dir.Path, trainCount: 120, testCount: 40, size: 12);
@@ -61,11 +54,7 @@ public sealed class DeviceRuns : IDisposable
         return TrainingRun.Open(Folder(method), DataDir);
     }
 
-    public void Dispose()
-    {
-        Environment.SetEnvironmentVariable("LETHE_ALLOCATOR", allocator);
-        dir.Dispose();
-    }
+    public void Dispose() => dir.Dispose();
 }
 
 /// <summary>
@@ -73,6 +62,7 @@ public sealed class DeviceRuns : IDisposable
 /// device, through the code paths the command line uses (docs/gpu.md). LETHE_TEST_DEVICE picks the device (cpu by
 /// default), so the same tests check a CUDA build on a GPU machine: LETHE_TEST_DEVICE=cuda dotnet test ...
 /// </summary>
+[Collection(TorchThreads.Name)]
 public sealed class DeviceTests(DeviceRuns runs) : IClassFixture<DeviceRuns>
 {
     public static string DeviceName { get; } = Environment.GetEnvironmentVariable("LETHE_TEST_DEVICE") is { Length: > 0 } name ? name : "cpu";

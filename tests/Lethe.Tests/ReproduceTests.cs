@@ -143,7 +143,7 @@ public class ReproduceTests
     {
         using var dir = new TempDir();
         TestFiles.MnistFolder(dir.Path, trainCount: 400, testCount: 100, size: 12);
-        string[] args = ["reproduce", "--scale", "tiny", "--only", "v", "--seeds", "2", "--ablation-seeds", "2", "--data-dir", dir.Path, "--out", dir.File("out")];
+        string[] args = ["reproduce", "--scale", "tiny", "--only", "v", "--seeds", "2", "--ablation-seeds", "2", "--threads", "1", "--data-dir", dir.Path, "--out", dir.File("out")];
         var (code, output, error) = CliRunner.Run(args);
         Assert.True(code == 0, error + output);
         var table = File.ReadAllText(dir.File("out/tables/table-v.md"));

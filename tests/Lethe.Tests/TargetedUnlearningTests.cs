@@ -7,8 +7,11 @@ using static TorchSharp.torch;
 
 namespace Lethe.Tests;
 
+[Collection(TorchThreads.Name)]
 public class TargetedUnlearningTests
 {
+    public TargetedUnlearningTests() => TorchThreads.One();
+
     static (Learner Model, Dataset Data, MembershipSplit Split) Setup(TempDir dir, string method) => UnlearnerTests.Setup(dir, method);
 
     static UnlearningSettings Targeted(bool classifier) => UnlearningMethods.UntunedDefaults("targeted", classifier) with { Epochs = 3, BatchSize = 8 };

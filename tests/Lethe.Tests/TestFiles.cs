@@ -9,6 +9,12 @@ namespace Lethe.Tests;
 public sealed class TorchThreads
 {
     public const string Name = "torch threads";
+
+    /// <summary>
+    /// Runs libtorch on one thread. With two, this machine's AVX2 kernels gave same-seed runs that differed from the
+    /// first epoch (docs/seeds.md); tests that compare two runs bit for bit use one.
+    /// </summary>
+    public static void One() => TorchSharp.torch.set_num_threads(1);
 }
 
 /// <summary>A temporary folder removed after the test.</summary>
@@ -190,4 +196,13 @@ public static class TestFiles
         data.CopyTo(tag, 4);
         stream.Write(tag);
     }
+}
+
+/// <summary>What every Lethe command sets up before it touches libtorch, done once for the test process too.</summary>
+static class TestProcess
+{
+#pragma warning disable CA2255 // the tests build models directly, without a command's TorchRuntime.Initialize
+    [System.Runtime.CompilerServices.ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void ZeroFilledAllocations() => Lethe.Storage.Posix.ZeroFillAllocations();
 }

@@ -8,8 +8,11 @@ using static TorchSharp.torch;
 
 namespace Lethe.Tests;
 
+[Collection(TorchThreads.Name)]
 public class TrainerTests
 {
+    public TrainerTests() => TorchThreads.One();
+
     static (Dataset Data, MembershipSplit Split) TinyData(TempDir dir)
     {
         TorchRuntime.EnsureLoaded();

@@ -7,8 +7,11 @@ using static TorchSharp.torch;
 
 namespace Lethe.Tests;
 
+[Collection(TorchThreads.Name)]
 public class UnlearnerTests
 {
+    public UnlearnerTests() => TorchThreads.One();
+
     internal static (Learner Model, Dataset Data, MembershipSplit Split) Setup(TempDir dir, string method = "simclr")
     {
         TorchRuntime.EnsureLoaded();
@@ -108,8 +111,11 @@ public class UnlearnerTests
     }
 }
 
+[Collection(TorchThreads.Name)]
 public class BaselineTests
 {
+    public BaselineTests() => TorchThreads.One();
+
     /// <param name="augmentation">The encoder's augmentation, which its training loss (and so the baselines) uses; none makes the loss deterministic.</param>
     static (Learner Model, Dataset Data, MembershipSplit Split) Encoder(TempDir dir, string method = "simclr", AugmentationSettings? augmentation = null)
     {
