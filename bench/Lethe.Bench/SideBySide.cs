@@ -20,6 +20,9 @@ static class SideBySide
         ["simclr-step-resnet18-b128"] = ("paper", 128, 3, 32, "step"),
         ["inference-resnet18-b256"] = ("paper", 256, 3, 32, "inference"),
         ["inference-small-cnn-b256"] = ("overfit", 256, 1, 28, "inference"),
+        // Lethe only (not in side-by-side.sh): the demo's MoCo step without augmentation, the pure step its pretraining is
+        // compared with (docs/performance.md, the demo's stages).
+        ["moco-step-small-cnn"] = ("overfit", 64, 1, 28, "moco"),
     };
 
     public static int Run(string name, int threads, double warmup, double seconds)
@@ -31,8 +34,9 @@ static class SideBySide
         }
         Lethe.Runtime.TorchRuntime.Initialize(new Lethe.Runtime.RuntimeSettings(Threads: threads));
         manual_seed(1);
-        var settings = TrainingPresets.Get(c.Preset, "simclr");
-        using var model = TrainingMethods.Get("simclr").Create(settings, c.Channels, c.Size, c.Size, 10);
+        var method = c.Kind == "moco" ? "moco" : "simclr";
+        var settings = TrainingPresets.Get(c.Preset, method);
+        using var model = TrainingMethods.Get(method).Create(settings, c.Channels, c.Size, c.Size, 10);
         using var v1 = rand(c.Batch, c.Channels, c.Size, c.Size);
         using var v2 = rand(c.Batch, c.Channels, c.Size, c.Size);
         var optimizer = FusedAdam.Create(model.TrainableParameters(), settings.LearningRate);
@@ -48,6 +52,13 @@ static class SideBySide
                 return;
             }
             optimizer.zero_grad();
+            if (c.Kind == "moco")
+            {
+                ((Lethe.Contrastive.ContrastiveLearner)model).Loss(v1, v2).backward();
+                optimizer.step();
+                model.AfterStep(0.5);
+                return;
+            }
             var loss = NtXent.Loss(Head(v1), Head(v2), settings.Temperature);
             if (c.Kind == "memgp") loss += GradientPenalty.AtSamples(Head, v1);
             loss.backward();

@@ -44,7 +44,7 @@ public static class TorchRuntime
         torch.set_num_threads(threads);
         // Zero-filled allocations always: libtorch kernels that read uninitialised memory then read zeros, not a freed
         // tensor's bytes, so seeded runs repeat bit for bit (Posix.ZeroFillAllocations says why).
-        Storage.Posix.ZeroFillAllocations();
+        if (Environment.GetEnvironmentVariable("LETHE_ZERO_FILL") != "0") Storage.Posix.ZeroFillAllocations(); // 0: off, for the bench's A/B only
         // LETHE_ALLOCATOR=default leaves glibc's thresholds as they are (for the bench's comparison).
         if (Environment.GetEnvironmentVariable("LETHE_ALLOCATOR") != "default") Storage.Posix.TuneAllocator();
         return ParseDevice(settings.Device);
