@@ -34,8 +34,8 @@ public static class TrainedRuns
         var folder = new RunFolder(runFolder);
         if (Done(folder, settings, split)) return Timing(stage, folder, cached: true);
         using var held = (locks ?? new WorkLocks()).Take(LockPath(runFolder), $"the run in {runFolder}");
-        if (Done(folder, settings, split)) return Timing(stage, folder, cached: true); // trained by the process we waited for
         var same = SameRun(folder, settings, split);
+        if (same && Finished(folder)) return Timing(stage, folder, cached: true); // trained by the process we waited for
         var resume = same && folder.LatestCheckpoint() is not null && !folder.Finished;
         if (!train(resume))
             throw new ExperimentStoppedException($"stopped during {stage}; {rerun} to continue from {Path.GetFullPath(folder.LatestCheckpoint() ?? runFolder)}");
@@ -45,8 +45,9 @@ public static class TrainedRuns
     /// <summary>The lock file of a run folder: beside it, so that deleting the folder leaves the lock alone.</summary>
     public static string LockPath(string runFolder) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(runFolder)) + ".lock";
 
-    static bool Done(RunFolder folder, TrainingSettings settings, MembershipSplit split) =>
-        SameRun(folder, settings, split) && folder.Finished && File.Exists(folder.File(RunFolder.SummaryFile));
+    static bool Done(RunFolder folder, TrainingSettings settings, MembershipSplit split) => SameRun(folder, settings, split) && Finished(folder);
+
+    static bool Finished(RunFolder folder) => folder.Finished && File.Exists(folder.File(RunFolder.SummaryFile));
 
     /// <summary>Seconds of the run's training steps, its periodic evaluations excluded.</summary>
     public static double StepSeconds(string runFolder) => new RunFolder(runFolder).ReadMetrics<EpochSeconds>().Sum(m => m.Seconds);

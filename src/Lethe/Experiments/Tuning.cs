@@ -92,9 +92,7 @@ public sealed class Tuning(TuningSettings settings, string folder, TorchSharp.to
     {
         settings.Validate();
         var watch = Stopwatch.StartNew();
-        if (assemble && Plan(cancel).Units.Where(u => !u.Done()).ToList() is { Count: > 0 } missing)
-            throw new LetheException(
-                $"{missing.Count} pieces of work are not in {Path.Combine(folder, CellCache.CellsFolder)} yet (the first: {missing[0].Path}); run the shards that hold them, or tune without --assemble to measure them here");
+        if (assemble) Plan(cancel).RequireDone(folder, "tune");
         var locks = Locks(cancel);
         return Choose(new Scenarios(settings.Reproduce, folder, device, new CellCache(folder, locks), Hooks, cancel, locks: locks), watch);
     }
@@ -113,10 +111,7 @@ public sealed class Tuning(TuningSettings settings, string folder, TorchSharp.to
     public ShardResult RunShard(int index, int count, CancellationToken cancel = default)
     {
         var watch = Stopwatch.StartNew();
-        var plan = Plan(cancel);
-        var part = plan.Part(index, count);
-        var (measured, done) = WorkPlan.Measure(part, Locks(cancel), Hooks.OnStage);
-        return new ShardResult(index, count, plan.Units.Count, part.Count, measured, done, watch.Elapsed.TotalSeconds);
+        return Plan(cancel).MeasurePart(index, count, Locks(cancel), Hooks.OnStage, watch);
     }
 
     ReproduceHooks Hooks => hooks ?? ReproduceHooks.Quiet(device);

@@ -63,9 +63,7 @@ public sealed class ReproducePipeline(ReproduceSettings settings, string folder,
     {
         settings.Validate();
         var watch = Stopwatch.StartNew();
-        if (assemble && Plan(cancel).Units.Where(u => !u.Done()).ToList() is { Count: > 0 } missing)
-            throw new LetheException(
-                $"{missing.Count} pieces of work are not in {Path.Combine(folder, CellCache.CellsFolder)} yet (the first: {missing[0].Path}); run the shards that hold them, or reproduce without --assemble to measure them here");
+        if (assemble) Plan(cancel).RequireDone(folder, "reproduce");
         var locks = Locks(cancel);
         var cache = new CellCache(folder, locks);
         var scenarios = new Scenarios(settings, folder, device, cache, Hooks, cancel, locks: locks);
@@ -90,10 +88,7 @@ public sealed class ReproducePipeline(ReproduceSettings settings, string folder,
         settings.Validate();
         var watch = Stopwatch.StartNew();
         var locks = Locks(cancel);
-        var plan = ListWork(locks, cancel);
-        var part = plan.Part(index, count);
-        var (measured, done) = WorkPlan.Measure(part, locks, Hooks.OnStage);
-        return new ShardResult(index, count, plan.Units.Count, part.Count, measured, done, watch.Elapsed.TotalSeconds);
+        return ListWork(locks, cancel).MeasurePart(index, count, locks, Hooks.OnStage, watch);
     }
 
     ReproduceHooks Hooks => hooks ?? ReproduceHooks.Quiet(device);

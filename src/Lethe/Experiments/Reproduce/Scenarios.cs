@@ -237,21 +237,23 @@ public sealed class Scenarios(
                 Signature: LetheJson.Serialize(new { recipe = again, audit, unlearning, member.Members, member.Forget }),
                 Path: Path.Combine(folder, unit, (unlearning?.Method ?? "original") + ".json"))).ToArray();
             var i = index;
-            void Ensure()
+            LiraCell?[] Read() => [.. known.Select(k => LiraCell.Read(k.Path, k.Signature))];
+            // Every treatment's cell of this reference model, measuring (under its lock) those not cached.
+            LiraCell[] Ensure()
             {
-                if (known.All(k => LiraCell.Read(k.Path, k.Signature) is not null)) return;
+                var read = Read();
+                if (read.All(c => c is not null)) return read!;
                 using var held = (locks ?? new WorkLocks()).Take(Path.Combine(folder, unit + ".lock"), $"LiRA's {unit}");
-                foreach (var k in known)
-                    if (LiraCell.Read(k.Path, k.Signature) is null) MeasureLira(again, member, k.Unlearning, k.Label, i, k.Signature, k.Path);
+                read = Read(); // another process may have measured some meanwhile
+                return [.. known.Select((k, t) => read[t] ?? MeasureLira(again, member, k.Unlearning, k.Label, i, k.Signature, k.Path))];
             }
             if (plan is not null)
             {
-                plan.Add(new WorkUnit(unit, $"seed-{seed}/{dataset}/{model}/lira", () => known.All(k => LiraCell.Read(k.Path, k.Signature) is not null), Ensure));
+                plan.Add(new WorkUnit(unit, $"seed-{seed}/{dataset}/{model}/lira", () => Read().All(c => c is not null), () => Ensure()));
                 continue;
             }
-            Ensure();
-            for (var t = 0; t < treatments.Count; t++)
-                cells[t][index] = LiraCell.Read(known[t].Path, known[t].Signature) ?? throw new LetheException($"{known[t].Path}: the LiRA cell just measured cannot be read");
+            var ensured = Ensure();
+            for (var t = 0; t < treatments.Count; t++) cells[t][index] = ensured[t];
         }
         if (plan is not null) return [.. treatments.Select(_ => new LiraReferences([], 0, null))];
         return [.. treatments.Select((unlearning, t) => new LiraReferences(

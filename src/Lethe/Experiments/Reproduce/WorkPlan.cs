@@ -40,6 +40,22 @@ public sealed class WorkPlan
         return [.. ordered.Where((_, i) => (long)i * count / ordered.Count == index - 1)];
     }
 
+    /// <summary>A one-line error naming what is missing, unless every piece of work is done (`--assemble`).</summary>
+    public void RequireDone(string folder, string command)
+    {
+        if (units.Where(u => !u.Done()).ToList() is { Count: > 0 } missing)
+            throw new LetheException(
+                $"{missing.Count} pieces of work are not in {Path.Combine(folder, CellCache.CellsFolder)} yet (the first: {missing[0].Path}); run the shards that hold them, or {command} without --assemble to measure them here");
+    }
+
+    /// <summary>Measures part <paramref name="index"/> of <paramref name="count"/> (<see cref="Part"/>); seconds from <paramref name="watch"/>.</summary>
+    public ShardResult MeasurePart(int index, int count, WorkLocks locks, Action<string>? onStage, System.Diagnostics.Stopwatch watch)
+    {
+        var part = Part(index, count);
+        var (measured, done) = Measure(part, locks, onStage);
+        return new ShardResult(index, count, units.Count, part.Count, measured, done, watch.Elapsed.TotalSeconds);
+    }
+
     /// <summary>
     /// Measures <paramref name="part"/> in a folder other processes share: work another process holds (its lock taken)
     /// is put off while other work is left, then waited for; work another process finished meanwhile is skipped.
