@@ -68,6 +68,30 @@ public class ShardTests
         Assert.Throws<LetheException>(() => plan.Part(0, count));
     }
 
+    [Fact]
+    public void PlanListsThePartsOfTheWorkWithoutMeasuring()
+    {
+        using var dir = new TempDir();
+        TestFiles.MnistFolder(dir.Path, trainCount: 400, testCount: 100, size: 12);
+        string[] Args(params string[] more) => ["reproduce", "--scale", "tiny", "--seeds", "1", "--only", "ii", "--lira", "4", "--data-dir", dir.Path, "--out", dir.File("out"), "--plan", .. more];
+        var (code, output, error) = CliRunner.Run(Args());
+        Assert.True(code == 0, error + output);
+        var total = int.Parse(System.Text.RegularExpressions.Regex.Match(output, @"(\d+) pieces of work, 0 done").Groups[1].Value);
+        Assert.Contains("lira/seed-1/fashion-mnist/moco/ref-03", output);
+        var parts = 0;
+        for (var i = 1; i <= 2; i++)
+        {
+            (code, output, error) = CliRunner.Run(Args("--shard", $"{i}/2"));
+            Assert.True(code == 0, error + output);
+            var match = System.Text.RegularExpressions.Regex.Match(output, $@"(\d+) pieces of work in part {i}/2 of {total}, 0 done");
+            Assert.True(match.Success, output);
+            parts += int.Parse(match.Groups[1].Value);
+        }
+        Assert.Equal(total, parts);
+        Assert.False(Directory.Exists(dir.File("out/cells")) && Directory.GetFiles(dir.File("out/cells"), "*.json", SearchOption.AllDirectories).Length > 0);
+        Assert.False(Directory.Exists(dir.File("out/runs")));
+    }
+
     [Theory]
     [InlineData("3/2")]
     [InlineData("0/2")]
