@@ -11,10 +11,14 @@ public sealed class TorchThreads
     public const string Name = "torch threads";
 
     /// <summary>
-    /// Runs libtorch on one thread. With two, this machine's AVX2 kernels gave same-seed runs that differed from the
+    /// Runs libtorch on one thread. With two, the AVX-512 kernels of the machine of 2026-12-02 gave same-seed runs that differed from the
     /// first epoch (docs/seeds.md); tests that compare two runs bit for bit use one.
     /// </summary>
-    public static void One() => TorchSharp.torch.set_num_threads(1);
+    public static void One()
+    {
+        TorchSharp.torch.set_num_threads(1);
+        Lethe.Runtime.TorchRuntime.ApplyAllocationFill();
+    }
 }
 
 /// <summary>A temporary folder removed after the test.</summary>
@@ -204,5 +208,7 @@ static class TestProcess
 #pragma warning disable CA2255 // the tests build models directly, without a command's TorchRuntime.Initialize
     [System.Runtime.CompilerServices.ModuleInitializer]
 #pragma warning restore CA2255
-    internal static void ZeroFilledAllocations() => Lethe.Storage.Posix.ZeroFillAllocations();
+    internal static void AllocationFill() =>
+        // Every thread count a test runs at, checked now: the check cannot run once tests run in parallel.
+        Lethe.Runtime.TorchRuntime.ApplyAllocationFill([TorchSharp.torch.get_num_threads(), 1, 2, Environment.ProcessorCount]);
 }

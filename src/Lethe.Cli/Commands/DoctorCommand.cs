@@ -25,6 +25,7 @@ public static class DoctorCommand
             table.AddRow("TorchSharp", typeof(torch).Assembly.GetName().Version?.ToString() ?? "?");
             table.AddRow("device", $"{device} (CUDA available: {Cuda()})");
             table.AddRow("threads", $"{get_num_threads()} of {Environment.ProcessorCount} cores");
+            table.AddRow("allocation fill", Markup.Escape(TorchRuntime.AllocationFillReason));
             table.AddRow("double backward", computes ? "[green]ok[/]" : "[red]wrong result[/]");
             foreach (var name in Lethe.Data.Datasets.Names)
             {

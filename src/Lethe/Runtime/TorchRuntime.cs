@@ -42,12 +42,63 @@ public static class TorchRuntime
         if (settings.Threads < 0) throw new LetheException($"threads must be 0 (all cores) or positive, not {settings.Threads}");
         var threads = settings.Threads == 0 ? Environment.ProcessorCount : settings.Threads;
         torch.set_num_threads(threads);
-        // Zero-filled allocations always: libtorch kernels that read uninitialised memory then read zeros, not a freed
-        // tensor's bytes, so seeded runs repeat bit for bit (Posix.ZeroFillAllocations says why).
-        if (Environment.GetEnvironmentVariable("LETHE_ZERO_FILL") != "0") Storage.Posix.ZeroFillAllocations(); // 0: off, for the bench's A/B only
+        ApplyAllocationFill();
         // LETHE_ALLOCATOR=default leaves glibc's thresholds as they are (for the bench's comparison).
         if (Environment.GetEnvironmentVariable("LETHE_ALLOCATOR") != "default") Storage.Posix.TuneAllocator();
         return ParseDevice(settings.Device);
+    }
+
+    static readonly Dictionary<int, IReadOnlyList<string>> UnwrittenReads = [];
+
+    /// <summary>What the CPU allocator writes into new blocks, and why (shown by `lethe doctor`).</summary>
+    public static string AllocationFillReason { get; private set; } = "not set";
+
+    /// <summary>
+    /// Zero-fills libtorch's new CPU blocks where some kernel here reads memory it never wrote, and only there. Such a
+    /// kernel reads a freed tensor's bytes from a reused block, which may be NaN, and which block is reused depends on
+    /// when the GC frees tensors: seeded runs then turned NaN at random (docs/seeds.md). The fill costs 20-40% of a
+    /// step, so it is not paid where <see cref="UnwrittenMemoryCheck"/> finds no such kernel, at each of
+    /// <paramref name="threadCounts"/> (default: the threads in force), each checked once per process. LETHE_ZERO_FILL=1
+    /// forces the fill, =0 turns it off. The check sets a fill for the whole process, so it must run before other
+    /// threads use libtorch: commands run it at start-up, the tests in their module initializer.
+    /// </summary>
+    public static void ApplyAllocationFill(IEnumerable<int>? threadCounts = null)
+    {
+        EnsureLoaded();
+        lock (Gate)
+        {
+            var forced = Environment.GetEnvironmentVariable("LETHE_ZERO_FILL");
+            if (forced is "0" or "1")
+            {
+                var fill = forced == "1" ? AllocationFill.Zero : AllocationFill.None;
+                if (!CpuAllocatorFill.Set(fill) && fill == AllocationFill.Zero) Storage.Posix.ZeroFillAllocations();
+                AllocationFillReason = $"{(fill == AllocationFill.Zero ? "zeros" : "none")} (LETHE_ZERO_FILL={forced})";
+                return;
+            }
+            if (CpuAllocatorFill.Current() is null)
+            {
+                // Another libtorch build without the flags: zero every malloc block instead, slower but as safe.
+                Storage.Posix.ZeroFillAllocations();
+                AllocationFillReason = "zeros, by glibc's malloc (libc10's allocator flags were not found, so no kernel was checked)";
+                return;
+            }
+            var threads = torch.get_num_threads();
+            var found = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var count in (threadCounts ?? [threads]).Distinct())
+            {
+                if (!UnwrittenReads.TryGetValue(count, out var names))
+                {
+                    torch.set_num_threads(count);
+                    try { names = UnwrittenReads[count] = UnwrittenMemoryCheck.Find(UnwrittenMemoryCheck.LetheKernels()); }
+                    finally { torch.set_num_threads(threads); }
+                }
+                found.UnionWith(names);
+            }
+            CpuAllocatorFill.Set(found.Count > 0 ? AllocationFill.Zero : AllocationFill.None);
+            AllocationFillReason = found.Count > 0
+                ? $"zeros (these kernels read memory they never wrote here: {string.Join("; ", found)})"
+                : "none (no checked kernel reads memory it never wrote here)";
+        }
     }
 
     public static torch.Device ParseDevice(string name)

@@ -54,12 +54,9 @@ public static partial class Posix
 
     /// <summary>
     /// Has glibc's malloc hand out every block it takes from its heap filled with zeros (M_PERTURB 0xFF: a block is
-    /// set to 0xFF ^ 0xFF on allocation, to 0xFF on free), as fresh pages from the kernel are. Some libtorch 2.10 CPU
-    /// kernels read their freshly allocated, uninitialised buffers (conv2d's gradient with respect to a 1- or
-    /// 3-channel input does), and a cancelled term only stays cancelled while that memory is finite: a block reused
-    /// from the heap holds a freed tensor's bytes, which may read as NaN or infinity, and which block is reused depends
-    /// on when the GC's finalizer thread frees tensors. Without this, runs with every draw seeded turned NaN at random.
-    /// Returns whether glibc took the setting.
+    /// set to 0xFF ^ 0xFF on allocation, to 0xFF on free). The fallback for a libtorch build whose allocator flags
+    /// Lethe cannot find (<see cref="Runtime.TorchRuntime.ApplyAllocationFill"/> says why blocks are zeroed): it is
+    /// slower, for it writes every block twice, libtorch's or not. Returns whether glibc took the setting.
     /// </summary>
     public static bool ZeroFillAllocations()
     {
