@@ -4,14 +4,17 @@
 # alternate (Lethe, PyTorch best, PyTorch default, Lethe, ...) so that drift in the machine's load falls on all alike.
 # Writes bench/results/side-by-side-DATE.{jsonl,md} and the table in docs/performance.md. A benchmark, not a test.
 #
-#   bench/side-by-side.sh [ROUNDS=3] [SECONDS=6] [WARMUP=2] [THREADS=2]
+#   bench/side-by-side.sh [ROUNDS=3] [SECONDS=6] [WARMUP=2] [THREADS=2] [CASES=all]
+#
+# CASES (comma-separated case names) runs only those, for longer windows on the slow ResNet-18 training cases: it writes
+# bench/results/side-by-side-DATE-CASES.{jsonl,md} and leaves docs/performance.md alone.
 #
 # PyTorch is Debian's python3-torch, in two configurations: "best" links Debian's OpenBLAS pthread build with
 # OPENBLAS_NUM_THREADS=1 (package libopenblas0-pthread), "default" links Debian's reference BLAS (libblas3), what
 # python3-torch gets when nothing else provides libblas.so.3.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-rounds="${1:-3}"; seconds="${2:-6}"; warmup="${3:-2}"; threads="${4:-2}"
+rounds="${1:-3}"; seconds="${2:-6}"; warmup="${3:-2}"; threads="${4:-2}"; only="${5:-all}"
 python=/usr/bin/python3
 arch_dir="/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
 openblas="$arch_dir/openblas-pthread"
@@ -33,6 +36,15 @@ bench_dll=$(find "$root/bench/Lethe.Bench/bin/Release" -name Lethe.Bench.dll | h
 cases=(simclr-step-small-cnn memgp-step-small-cnn simclr-step-resnet18-b32 simclr-step-resnet18-b128 inference-resnet18-b256 inference-small-cnn-b256)
 stamp=$(date -u +%Y-%m-%d)
 out="$root/bench/results/side-by-side-$stamp"
+doc="$root/docs/performance.md"
+if [[ "$only" != all ]]; then
+  for c in ${only//,/ }; do
+    [[ " ${cases[*]} " == *" $c "* ]] || { echo "side-by-side: unknown case '$c'; the cases are: ${cases[*]}" >&2; exit 1; }
+  done
+  IFS=, read -r -a cases <<<"$only"
+  out="$out-${only//,/-}"
+  doc=none
+fi
 mkdir -p "$root/bench/results"
 : >"$out.jsonl.tmp"
 
@@ -54,6 +66,6 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 mv "$out.jsonl.tmp" "$out.jsonl"
-"$python" "$root/bench/pytorch/summarise.py" "$out.jsonl" "$out.md" "$root/docs/performance.md" \
-  --rounds "$rounds" --seconds "$seconds" --warmup "$warmup" --threads "$threads"
-echo "wrote $out.jsonl, $out.md and the table in docs/performance.md"
+"$python" "$root/bench/pytorch/summarise.py" "$out.jsonl" "$out.md" "$doc" \
+  --rounds "$rounds" --seconds "$seconds" --warmup "$warmup" --threads "$threads" --only "$only"
+echo "wrote $out.jsonl and $out.md$([[ $doc == none ]] || echo " and the table in docs/performance.md")"

@@ -46,6 +46,7 @@ def main():
     parser.add_argument("doc")
     for flag in ("rounds", "seconds", "warmup", "threads"):
         parser.add_argument(f"--{flag}", required=True)
+    parser.add_argument("--only", default="all")
     args = parser.parse_args()
     values = defaultdict(list)
     versions = {}
@@ -68,13 +69,16 @@ def main():
         header.append("Lethe / PyTorch best")
     table = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
     for case, label in CASES.items():
+        if not any(k[0] == case for k in values):
+            continue
         row = [label] + [cell(case, c) for c in configs]
         if "pytorch-best" in configs:
             lethe, best = values.get((case, "lethe")), values.get((case, "pytorch-best"))
             row.append(f"{statistics.median(lethe) / statistics.median(best):.2f}×" if lethe and best else "–")
         table.append("| " + " | ".join(row) + " |")
     text = "\n".join([
-        f"Measured {os.path.basename(args.results)[len('side-by-side-'):-len('.jsonl')]} by `bench/side-by-side.sh {args.rounds} {args.seconds} {args.warmup} {args.threads}`: "
+        f"Measured {os.path.basename(args.results)[len('side-by-side-'):][:10]} by `bench/side-by-side.sh {args.rounds} {args.seconds} {args.warmup} {args.threads}"
+        f"{'' if args.only == 'all' else ' ' + args.only}`: "
         f"images/s, median of {args.rounds} rounds (range in brackets), each a fresh process timed for {args.seconds} s after "
         f"{args.warmup} s of warm-up, {args.threads} threads, the frameworks alternating. Random inputs, no augmentation.",
         "",
@@ -85,8 +89,10 @@ def main():
     ])
     with open(args.out, "w") as out:
         out.write(f"# Side-by-side bench\n\n{text}\n")
-    with open(args.doc) as doc:
-        page = doc.read()
+    page = ""
+    if args.doc != "none":  # "none": a run of some cases only, which does not replace the page's table
+        with open(args.doc) as doc:
+            page = doc.read()
     if BEGIN in page and END in page:
         page = page[: page.index(BEGIN) + len(BEGIN)] + "\n" + text + "\n" + page[page.index(END):]
         with open(args.doc + ".tmp", "w") as doc:
