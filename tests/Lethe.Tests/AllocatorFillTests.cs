@@ -6,7 +6,8 @@ namespace Lethe.Tests;
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class AllocatorFillCollection
 {
-    // The fill is one flag for the whole process: these tests change it, so nothing else runs beside them.
+    // The fill is one flag for the whole process: these tests change it, so nothing else may run beside them (the suite
+    // runs its collections one at a time today; this keeps it so for these if that changes).
     public const string Name = "allocator fill";
 }
 
@@ -28,6 +29,19 @@ public class AllocatorFillTests
         Assert.NotNull(before);
         try
         {
+            // The control: without the fill, blocks freed full of NaN come back as they were left.
+            CpuAllocatorFill.Set(AllocationFill.None);
+            var dirty = 0;
+            for (var round = 0; round < 5; round++)
+            {
+                FreeBlocksHoldingNaN();
+                for (long n = 256; n < 1 << 20; n = n * 5 / 4 + 16)
+                {
+                    using var fresh = empty(n);
+                    if (!(fresh.abs().max().item<float>() == 0f)) dirty++;
+                }
+            }
+            Assert.True(dirty > 0, "no freed block came back unzeroed without the fill, so the test shows nothing");
             Assert.True(CpuAllocatorFill.Set(AllocationFill.Zero));
             Assert.Equal(AllocationFill.Zero, CpuAllocatorFill.Current());
             for (var round = 0; round < 5; round++)
@@ -70,13 +84,80 @@ public class AllocatorFillTests
     }
 
     [Fact]
-    public void InitializeFillsZerosExactlyWhereAKernelHereReadsUnwrittenMemory()
+    public void InitializeZeroFillsWhereAKernelHereReadsUnwrittenMemoryAndOnlyThen()
     {
         TorchRuntime.Initialize(new RuntimeSettings(Threads: 2));
         var found = UnwrittenMemoryCheck.Find(UnwrittenMemoryCheck.LetheKernels());
-        Assert.Equal(found.Count > 0 ? AllocationFill.Zero : AllocationFill.None, CpuAllocatorFill.Current());
-        Assert.StartsWith(found.Count > 0 ? "zeros" : "none", TorchRuntime.AllocationFillReason, StringComparison.Ordinal);
+        var fill = CpuAllocatorFill.Current();
+        // The fill answers every thread count checked in the process (here also 1): a kernel found at 2 means zeros.
+        if (found.Count > 0) Assert.Equal(AllocationFill.Zero, fill);
+        Assert.StartsWith(fill == AllocationFill.Zero ? "zeros" : "none", TorchRuntime.AllocationFillReason, StringComparison.Ordinal);
         foreach (var name in found) Assert.Contains(name, TorchRuntime.AllocationFillReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AKernelThatReadsUnwrittenMemoryAtAnyCheckedThreadCountTurnsTheFillOn()
+    {
+        var threads = get_num_threads();
+        var seen = new List<int>();
+        var results = new Dictionary<int, IReadOnlyList<string>>();
+        try
+        {
+            // Reads unwritten memory at 3 threads only, as a kernel that oneDNN picks by thread count might.
+            TorchRuntime.ApplyAllocationFill([1, 3], () => [new("reads at 3 threads", () =>
+            {
+                seen.Add(get_num_threads());
+                return [get_num_threads() == 3 ? empty(64) * 0 + 1 : zeros(64) + 1];
+            })], results);
+            Assert.Equal([1, 3], seen);
+            Assert.Equal(threads, get_num_threads()); // put back
+            Assert.Equal(AllocationFill.Zero, CpuAllocatorFill.Current());
+            Assert.Contains("reads at 3 threads", TorchRuntime.AllocationFillReason, StringComparison.Ordinal);
+            // A later call at one thread count alone does not undo the fill another count needs, nor checks again.
+            TorchRuntime.ApplyAllocationFill([1], () => throw new InvalidOperationException("not checked again"), results);
+            Assert.Equal(AllocationFill.Zero, CpuAllocatorFill.Current());
+            Assert.Equal([1, 3], seen);
+        }
+        finally
+        {
+            TorchRuntime.ApplyAllocationFill(); // the process's own answer again
+        }
+    }
+
+    [Fact]
+    public void ACheckThatCannotRunZeroFillsAndSaysWhy()
+    {
+        try
+        {
+            TorchRuntime.ApplyAllocationFill([1], () => [new("throws", () => throw new InvalidOperationException("no such kernel"))], []);
+            Assert.Equal(AllocationFill.Zero, CpuAllocatorFill.Current());
+            Assert.Contains("the check itself failed at 1 thread: no such kernel", TorchRuntime.AllocationFillReason, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TorchRuntime.ApplyAllocationFill();
+        }
+    }
+
+    [Fact]
+    public void TheEnvironmentSwitchForcesTheFillAndRefusesOtherValues()
+    {
+        try
+        {
+            Environment.SetEnvironmentVariable("LETHE_ZERO_FILL", "1");
+            TorchRuntime.ApplyAllocationFill();
+            Assert.Equal(AllocationFill.Zero, CpuAllocatorFill.Current());
+            Environment.SetEnvironmentVariable("LETHE_ZERO_FILL", "0");
+            TorchRuntime.ApplyAllocationFill();
+            Assert.Equal(AllocationFill.None, CpuAllocatorFill.Current());
+            Environment.SetEnvironmentVariable("LETHE_ZERO_FILL", "yes");
+            Assert.Contains("must be 0, 1 or malloc", Assert.Throws<LetheException>(() => TorchRuntime.ApplyAllocationFill()).Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("LETHE_ZERO_FILL", null);
+            TorchRuntime.ApplyAllocationFill();
+        }
     }
 
     [Fact]

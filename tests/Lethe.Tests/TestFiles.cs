@@ -14,11 +14,7 @@ public sealed class TorchThreads
     /// Runs libtorch on one thread. With two, the AVX-512 kernels of the machine of 2026-12-02 gave same-seed runs that differed from the
     /// first epoch (docs/seeds.md); tests that compare two runs bit for bit use one.
     /// </summary>
-    public static void One()
-    {
-        TorchSharp.torch.set_num_threads(1);
-        Lethe.Runtime.TorchRuntime.ApplyAllocationFill();
-    }
+    public static void One() => TorchSharp.torch.set_num_threads(1); // the allocation fill was checked at one thread too (TestProcess)
 }
 
 /// <summary>A temporary folder removed after the test.</summary>
@@ -209,6 +205,6 @@ static class TestProcess
     [System.Runtime.CompilerServices.ModuleInitializer]
 #pragma warning restore CA2255
     internal static void AllocationFill() =>
-        // Every thread count a test runs at, checked now: the check cannot run once tests run in parallel.
+        // Every thread count a test runs at, checked now, before any test uses libtorch.
         Lethe.Runtime.TorchRuntime.ApplyAllocationFill([TorchSharp.torch.get_num_threads(), 1, 2, Environment.ProcessorCount]);
 }

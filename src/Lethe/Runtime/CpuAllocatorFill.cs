@@ -27,10 +27,11 @@ public static class CpuAllocatorFill
     /// <summary>Sets the fill; false when libc10 or its flags are not found (another libtorch build).</summary>
     public static bool Set(AllocationFill fill)
     {
-        if (!TryFlags(out var zero, out var junk)) return false;
+        if (Flags() is not var (zero, junk)) return false;
         // Both set at once would abort the process (c10 checks it on each allocation), so clear before setting.
         Marshal.WriteByte(zero, 0);
         Marshal.WriteByte(junk, 0);
+        Interlocked.MemoryBarrier();
         if (fill == AllocationFill.Zero) Marshal.WriteByte(zero, 1);
         if (fill == AllocationFill.Junk) Marshal.WriteByte(junk, 1);
         return true;
@@ -39,17 +40,24 @@ public static class CpuAllocatorFill
     /// <summary>The fill in force, or null when the flags are not found.</summary>
     public static AllocationFill? Current()
     {
-        if (!TryFlags(out var zero, out var junk)) return null;
+        if (Flags() is not var (zero, junk)) return null;
         return Marshal.ReadByte(zero) != 0 ? AllocationFill.Zero : Marshal.ReadByte(junk) != 0 ? AllocationFill.Junk : AllocationFill.None;
     }
 
-    static bool TryFlags(out IntPtr zero, out IntPtr junk)
+    static (IntPtr Zero, IntPtr Junk)? flags;
+    static bool looked;
+
+    static (IntPtr Zero, IntPtr Junk)? Flags()
     {
-        zero = junk = IntPtr.Zero;
+        if (looked) return flags;
         TorchRuntime.EnsureLoaded();
+        // The copy libtorch already loaded, by its name first: a second copy's flags would be read by no allocator.
+        // (Found on Linux and macOS; on Windows the compiler decorates the names of C++ globals, so they are not.)
         var name = OperatingSystem.IsWindows() ? "c10.dll" : OperatingSystem.IsMacOS() ? "libc10.dylib" : "libc10.so";
-        if (!NativeLibrary.TryLoad(Path.Combine(AppContext.BaseDirectory, name), out var library) &&
-            !NativeLibrary.TryLoad(name, typeof(torch).Assembly, null, out library)) return false;
-        return NativeLibrary.TryGetExport(library, ZeroFlag, out zero) && NativeLibrary.TryGetExport(library, JunkFlag, out junk);
+        if ((NativeLibrary.TryLoad(name, out var library) || NativeLibrary.TryLoad(Path.Combine(AppContext.BaseDirectory, name), out library)) &&
+            NativeLibrary.TryGetExport(library, ZeroFlag, out var zero) && NativeLibrary.TryGetExport(library, JunkFlag, out var junk))
+            flags = (zero, junk);
+        looked = true;
+        return flags;
     }
 }

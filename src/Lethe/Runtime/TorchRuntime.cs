@@ -56,50 +56,72 @@ public static class TorchRuntime
     /// <summary>
     /// Zero-fills libtorch's new CPU blocks where some kernel here reads memory it never wrote, and only there. Such a
     /// kernel reads a freed tensor's bytes from a reused block, which may be NaN, and which block is reused depends on
-    /// when the GC frees tensors: seeded runs then turned NaN at random (docs/seeds.md). The fill costs 20-40% of a
-    /// step, so it is not paid where <see cref="UnwrittenMemoryCheck"/> finds no such kernel, at each of
-    /// <paramref name="threadCounts"/> (default: the threads in force), each checked once per process. LETHE_ZERO_FILL=1
-    /// forces the fill, =0 turns it off. The check sets a fill for the whole process, so it must run before other
+    /// when the GC frees tensors: seeded runs then turned NaN at random (docs/seeds.md). The fill costs 15-50% of a
+    /// step (docs/allocation-fill.md), so it is not paid where <see cref="UnwrittenMemoryCheck"/> finds no such kernel
+    /// at any thread count checked in this process: <paramref name="threadCounts"/> (default: the threads in force),
+    /// each checked once. LETHE_ZERO_FILL=1 forces the fill, 0 turns it off, malloc zero-fills every malloc block
+    /// instead (the older, slower way). The check sets a fill for the whole process, so it must run before other
     /// threads use libtorch: commands run it at start-up, the tests in their module initializer.
     /// </summary>
-    public static void ApplyAllocationFill(IEnumerable<int>? threadCounts = null)
+    public static void ApplyAllocationFill(IEnumerable<int>? threadCounts = null) =>
+        ApplyAllocationFill(threadCounts, UnwrittenMemoryCheck.LetheKernels, UnwrittenReads);
+
+    /// <summary>The same with the kernels to check and the results per thread count to keep (for the tests).</summary>
+    internal static void ApplyAllocationFill(IEnumerable<int>? threadCounts, Func<IEnumerable<CheckedKernel>> kernels, Dictionary<int, IReadOnlyList<string>> checkedCounts)
     {
         EnsureLoaded();
         lock (Gate)
         {
             var forced = Environment.GetEnvironmentVariable("LETHE_ZERO_FILL");
-            if (forced is "0" or "1")
+            if (!string.IsNullOrEmpty(forced))
             {
-                var fill = forced == "1" ? AllocationFill.Zero : AllocationFill.None;
-                if (!CpuAllocatorFill.Set(fill) && fill == AllocationFill.Zero) Storage.Posix.ZeroFillAllocations();
-                AllocationFillReason = $"{(fill == AllocationFill.Zero ? "zeros" : "none")} (LETHE_ZERO_FILL={forced})";
+                AllocationFillReason = forced switch
+                {
+                    "0" => CpuAllocatorFill.Set(AllocationFill.None) ? "none (LETHE_ZERO_FILL=0)" : "none (LETHE_ZERO_FILL=0; libc10's flags were not found)",
+                    "1" => CpuAllocatorFill.Set(AllocationFill.Zero) ? "zeros (LETHE_ZERO_FILL=1)" : ZeroEveryMallocBlock("LETHE_ZERO_FILL=1, and libc10's flags were not found"),
+                    "malloc" => ZeroEveryMallocBlock("LETHE_ZERO_FILL=malloc"),
+                    _ => throw new LetheException($"LETHE_ZERO_FILL must be 0, 1 or malloc, not '{forced}' (docs/allocation-fill.md)"),
+                };
                 return;
             }
             if (CpuAllocatorFill.Current() is null)
             {
-                // Another libtorch build without the flags: zero every malloc block instead, slower but as safe.
-                Storage.Posix.ZeroFillAllocations();
-                AllocationFillReason = "zeros, by glibc's malloc (libc10's allocator flags were not found, so no kernel was checked)";
+                AllocationFillReason = ZeroEveryMallocBlock("libc10's allocator flags were not found, so no kernel was checked");
                 return;
             }
             var threads = torch.get_num_threads();
-            var found = new SortedSet<string>(StringComparer.Ordinal);
             foreach (var count in (threadCounts ?? [threads]).Distinct())
             {
-                if (!UnwrittenReads.TryGetValue(count, out var names))
+                if (checkedCounts.ContainsKey(count)) continue;
+                torch.set_num_threads(count);
+                try
                 {
-                    torch.set_num_threads(count);
-                    try { names = UnwrittenReads[count] = UnwrittenMemoryCheck.Find(UnwrittenMemoryCheck.LetheKernels()); }
-                    finally { torch.set_num_threads(threads); }
+                    checkedCounts[count] = UnwrittenMemoryCheck.Find(kernels());
                 }
-                found.UnionWith(names);
+                catch (Exception e)
+                {
+                    // A check that cannot run says nothing: zero-fill, the safe choice, rather than fail every command.
+                    checkedCounts[count] = [$"the check itself failed at {Threads([count])}: {e.Message}"];
+                }
+                finally
+                {
+                    torch.set_num_threads(threads);
+                }
             }
+            // Every count checked so far counts: a later call at one thread count must not undo a fill another needs.
+            var found = new SortedSet<string>(checkedCounts.Values.SelectMany(names => names), StringComparer.Ordinal);
             CpuAllocatorFill.Set(found.Count > 0 ? AllocationFill.Zero : AllocationFill.None);
             AllocationFillReason = found.Count > 0
                 ? $"zeros (these kernels read memory they never wrote here: {string.Join("; ", found)})"
-                : "none (no checked kernel reads memory it never wrote here)";
+                : $"none (no checked kernel reads memory it never wrote here, at {Threads(checkedCounts.Keys)})";
         }
     }
+
+    static string Threads(IEnumerable<int> counts) =>
+        string.Join(" or ", counts.Order()) + (counts.SequenceEqual([1]) ? " thread" : " threads");
+
+    static string ZeroEveryMallocBlock(string why) =>
+        Storage.Posix.ZeroFillAllocations() ? $"zeros, in every malloc block ({why})" : $"none: there is no way to zero-fill here ({why})";
 
     public static torch.Device ParseDevice(string name)
     {

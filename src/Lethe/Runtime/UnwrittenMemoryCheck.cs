@@ -43,14 +43,19 @@ public static class UnwrittenMemoryCheck
     /// </summary>
     public static IEnumerable<CheckedKernel> LetheKernels()
     {
-        yield return Convolution("conv2d 1->8 3x3 on 12x12 (tiny test images)", 1, 8, 3, 1, 1, 12);
-        yield return Convolution("conv2d 1->32 3x3 on 28x28 (small CNN's first layer)", 1, 32, 3, 1, 1, 28);
-        yield return Convolution("conv2d 3->32 3x3 on 32x32 (small CNN, colour)", 3, 32, 3, 1, 1, 32);
-        yield return Convolution("conv2d 3->64 3x3 on 32x32 (ResNet-18 CIFAR stem)", 3, 64, 3, 1, 1, 32);
-        yield return Convolution("conv2d 3->64 7x7 stride 2 on 32x32 (ResNet-18 ImageNet stem)", 3, 64, 7, 2, 3, 32);
-        yield return Convolution("conv2d 32->64 3x3 on 14x14 (inner layer)", 32, 64, 3, 1, 1, 14);
-        yield return Convolution("conv2d 64->128 3x3 stride 2 on 16x16 (ResNet downsampling)", 64, 128, 3, 2, 1, 16);
-        yield return Convolution("conv2d 64->128 1x1 stride 2 on 16x16 (ResNet shortcut)", 64, 128, 1, 2, 0, 16);
+        yield return new CheckedKernel("conv2d 1->8 3x3 on 12x12, input gradient alone, batch 8 (the case that turned NaN)", RegressionCase);
+        yield return Convolution("conv2d 1->8 3x3 on 12x12 (tiny test images)", 16, 1, 8, 3, 1, 1, 12);
+        yield return Convolution("conv2d 1->32 3x3 on 28x28 (small CNN's first layer)", 16, 1, 32, 3, 1, 1, 28);
+        yield return Convolution("conv2d 1->32 3x3 on 28x28, batch 64 (small CNN's first layer, training batch)", 64, 1, 32, 3, 1, 1, 28);
+        yield return Convolution("conv2d 3->32 3x3 on 32x32 (small CNN, colour)", 16, 3, 32, 3, 1, 1, 32);
+        yield return Convolution("conv2d 1->64 3x3 on 28x28 (ResNet-18 on 1-channel images)", 16, 1, 64, 3, 1, 1, 28);
+        yield return Convolution("conv2d 3->64 3x3 on 32x32 (ResNet-18 CIFAR stem)", 16, 3, 64, 3, 1, 1, 32);
+        yield return Convolution("conv2d 3->64 3x3 padding 2 on 32x32 (ResNet-18 cifar-pad2 stem)", 16, 3, 64, 3, 1, 2, 32);
+        yield return Convolution("conv2d 3->64 7x7 stride 2 on 32x32 (ResNet-18 ImageNet stem)", 16, 3, 64, 7, 2, 3, 32);
+        yield return Convolution("conv2d 32->64 3x3 on 14x14 (inner layer)", 16, 32, 64, 3, 1, 1, 14);
+        yield return Convolution("conv2d 64->128 3x3 stride 2 on 16x16 (ResNet downsampling)", 16, 64, 128, 3, 2, 1, 16);
+        yield return Convolution("conv2d 64->128 1x1 stride 2 on 16x16 (ResNet shortcut)", 16, 64, 128, 1, 2, 0, 16);
+        yield return new CheckedKernel("max pool 3x3 stride 2 and adaptive average pool (ResNet-18 ImageNet stem and head)", Pooling);
         yield return new CheckedKernel("linear, batch norm 1d, softmax cross-entropy (heads and losses)", Head);
     }
 
@@ -60,20 +65,42 @@ public static class UnwrittenMemoryCheck
     static Generator Draws => draws ??= new Generator(0);
     static Generator? draws;
 
-    static CheckedKernel Convolution(string name, int input, int output, int kernel, int stride, int padding, int size) => new(name, () =>
+    // Training: batch norm on the batch's statistics; then the gradient penalty's path (the input gradient with its
+    // graph, a second backward into the weights); then inference with batch norm on running statistics.
+    static CheckedKernel Convolution(string name, int batch, int input, int output, int kernel, int stride, int padding, int size) => new(name, () =>
     {
-        var x = Uniform(16, input, size, size).requires_grad_();
+        var x = Uniform(batch, input, size, size).requires_grad_();
         var w = (Uniform(output, input, kernel, kernel) - 0.5).requires_grad_();
         var bias = Uniform(output);
         var y = F.max_pool2d(F.relu(F.batch_norm(F.conv2d(x, w, strides: [stride, stride], padding: [padding, padding]),
             null, null, ones(output), zeros(output), training: true)), 2);
-        // The gradient penalty's path: the input gradient with its graph, then a second backward into the weights.
         var gx = torch.autograd.grad([y.pow(2).sum()], [x], retain_graph: true, create_graph: true)[0];
         gx.pow(2).sum().backward();
         Tensor inference;
-        using (no_grad()) inference = F.conv2d(x, w, bias, strides: [stride, stride], padding: [padding, padding]);
+        using (no_grad())
+        {
+            inference = F.relu(F.batch_norm(F.conv2d(x, w, bias, strides: [stride, stride], padding: [padding, padding]),
+                Uniform(output), Uniform(output) + 0.5, ones(output), zeros(output), training: false));
+        }
         return [y, gx, w.grad!, x.grad!, inference];
     });
+
+    // TorchRuntimeTests' regression case as it stands: conv2d's input gradient, nothing else, at whatever threads.
+    static Tensor[] RegressionCase()
+    {
+        var x = Uniform(8, 1, 12, 12).requires_grad_();
+        var y = F.conv2d(x, Uniform(8, 1, 3, 3), padding: [1, 1]);
+        return [torch.autograd.grad([y.sum()], [x])[0]];
+    }
+
+    static Tensor[] Pooling()
+    {
+        var x = Uniform(16, 64, 16, 16).requires_grad_();
+        var y = F.adaptive_avg_pool2d(F.max_pool2d(x, 3, 2, 1), [1, 1]);
+        var gx = torch.autograd.grad([y.pow(2).sum()], [x], retain_graph: true, create_graph: true)[0];
+        var second = torch.autograd.grad([gx.pow(2).sum()], [x])[0];
+        return [y, gx, second];
+    }
 
     static Tensor[] Head()
     {

@@ -155,7 +155,7 @@ public sealed class Trainer
                 var value = loss.item<float>();
                 if (!float.IsFinite(value))
                     throw new LetheException($"the loss became {value} at epoch {epoch + 1}, step {step + 1}; the last good checkpoint is {run.LatestCheckpoint() ?? "none"} " +
-                        $"(lower the learning rate{(settings.IsEncoder ? " or raise the temperature" : "")})");
+                        $"(lower the learning rate{(settings.IsEncoder ? " or raise the temperature" : "")}; if the same seed turns NaN only sometimes, set LETHE_ZERO_FILL=1: docs/allocation-fill.md)");
                 loss.backward();
                 optimizer.step();
                 model.AfterStep((epoch * stepsPerEpoch + step + 1) / totalSteps);
