@@ -4,7 +4,10 @@
 # alternate (Lethe, PyTorch best, PyTorch default, Lethe, ...) so that drift in the machine's load falls on all alike.
 # Writes bench/results/side-by-side-DATE.{jsonl,md} and the table in docs/performance.md. A benchmark, not a test.
 #
-#   bench/side-by-side.sh [ROUNDS=3] [SECONDS=6] [WARMUP=2] [THREADS=2] [CASES=all]
+#   bench/side-by-side.sh [ROUNDS=3] [SECONDS=6] [WARMUP=2] [THREADS=2] [CASES=all] [MIN_STEPS=8]
+#
+# Each timed window lasts SECONDS and holds at least MIN_STEPS steps, so that the slow cases (a ResNet-18 step at batch
+# 128 takes about 5 s here) are not timed on one or two steps.
 #
 # CASES (comma-separated case names) runs only those, for longer windows on the slow ResNet-18 training cases: it writes
 # bench/results/side-by-side-DATE-CASES.{jsonl,md} and leaves docs/performance.md alone.
@@ -14,7 +17,7 @@
 # python3-torch gets when nothing else provides libblas.so.3.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-rounds="${1:-3}"; seconds="${2:-6}"; warmup="${3:-2}"; threads="${4:-2}"; only="${5:-all}"
+rounds="${1:-3}"; seconds="${2:-6}"; warmup="${3:-2}"; threads="${4:-2}"; only="${5:-all}"; min_steps="${6:-8}"
 python=/usr/bin/python3
 arch_dir="/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
 openblas="$arch_dir/openblas-pthread"
@@ -51,9 +54,9 @@ mkdir -p "$root/bench/results"
 run() {
   local config=$1 case=$2 line
   case $config in
-    lethe) line=$(dotnet "$bench_dll" --case "$case" --threads "$threads" --warmup "$warmup" --seconds "$seconds") ;;
-    pytorch-best) line=$(OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH="$openblas" "$python" "$root/bench/pytorch/bench.py" --case "$case" --threads "$threads" --warmup "$warmup" --seconds "$seconds") ;;
-    pytorch-default) line=$(LD_LIBRARY_PATH="$reference" "$python" "$root/bench/pytorch/bench.py" --case "$case" --threads "$threads" --warmup "$warmup" --seconds "$seconds") ;;
+    lethe) line=$(dotnet "$bench_dll" --case "$case" --threads "$threads" --warmup "$warmup" --seconds "$seconds" --min-steps "$min_steps") ;;
+    pytorch-best) line=$(OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH="$openblas" "$python" "$root/bench/pytorch/bench.py" --case "$case" --threads "$threads" --warmup "$warmup" --seconds "$seconds" --min-steps "$min_steps") ;;
+    pytorch-default) line=$(LD_LIBRARY_PATH="$reference" "$python" "$root/bench/pytorch/bench.py" --case "$case" --threads "$threads" --warmup "$warmup" --seconds "$seconds" --min-steps "$min_steps") ;;
   esac
   echo "{\"config\": \"$config\", \"round\": $round, \"result\": $line}" >>"$out.jsonl.tmp"
   printf '  %-28s %-16s %8s images/s\n' "$case" "$config" "$(sed -n 's/.*"images_per_second": *\([0-9.]*\).*/\1/p' <<<"$line")"
@@ -67,5 +70,5 @@ for round in $(seq 1 "$rounds"); do
 done
 mv "$out.jsonl.tmp" "$out.jsonl"
 "$python" "$root/bench/pytorch/summarise.py" "$out.jsonl" "$out.md" "$doc" \
-  --rounds "$rounds" --seconds "$seconds" --warmup "$warmup" --threads "$threads" --only "$only"
+  --rounds "$rounds" --seconds "$seconds" --warmup "$warmup" --threads "$threads" --only "$only" --min-steps "$min_steps"
 echo "wrote $out.jsonl and $out.md$([[ $doc == none ]] || echo " and the table in docs/performance.md")"

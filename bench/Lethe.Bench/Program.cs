@@ -9,12 +9,13 @@ using static TorchSharp.torch;
 
 // Lethe benchmarks: prints throughput figures and writes them, with the machine's description, to a JSON file.
 // Usage: dotnet run -c Release --project bench/Lethe.Bench [-- --out bench/results/latest.json --threads N]
-// One case of the side-by-side bench against PyTorch (bench/side-by-side.sh): --case NAME [--threads N --warmup S --seconds S].
+// One case of the side-by-side bench against PyTorch (bench/side-by-side.sh): --case NAME [--threads N --warmup S --seconds S --min-steps K].
 if (Array.IndexOf(args, "--case") is var at and >= 0 && at + 1 < args.Length)
 {
     string Value(string flag, string fallback) => Array.IndexOf(args, flag) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     return SideBySide.Run(args[at + 1], int.Parse(Value("--threads", "2"), System.Globalization.CultureInfo.InvariantCulture),
-        SideBySide.Parse(Value("--warmup", "3")), SideBySide.Parse(Value("--seconds", "10")));
+        SideBySide.Parse(Value("--warmup", "3")), SideBySide.Parse(Value("--seconds", "10")),
+        int.Parse(Value("--min-steps", "1"), System.Globalization.CultureInfo.InvariantCulture));
 }
 
 var outPath = "bench/results/latest.json";

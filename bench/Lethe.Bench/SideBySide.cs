@@ -25,7 +25,7 @@ static class SideBySide
         ["moco-step-small-cnn"] = ("overfit", 64, 1, 28, "moco"),
     };
 
-    public static int Run(string name, int threads, double warmup, double seconds)
+    public static int Run(string name, int threads, double warmup, double seconds, int minSteps = 1)
     {
         if (!Cases.TryGetValue(name, out var c))
         {
@@ -78,7 +78,7 @@ static class SideBySide
             Step();
             steps++;
         }
-        while (watch.Elapsed.TotalSeconds < seconds);
+        while (watch.Elapsed.TotalSeconds < seconds || steps < minSteps);
         var elapsed = watch.Elapsed.TotalSeconds;
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {

@@ -107,6 +107,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up steps")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of timed steps")
+    parser.add_argument("--min-steps", type=int, default=1, help="timed steps at least, however long they take")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -138,7 +139,7 @@ def main():
         step()
         steps += 1
         elapsed = time.perf_counter() - start
-        if elapsed >= args.seconds:
+        if elapsed >= args.seconds and steps >= args.min_steps:
             break
     print(json.dumps({
         "framework": "pytorch", "version": torch.__version__, "case": args.case, "threads": args.threads,

@@ -47,6 +47,7 @@ def main():
     for flag in ("rounds", "seconds", "warmup", "threads"):
         parser.add_argument(f"--{flag}", required=True)
     parser.add_argument("--only", default="all")
+    parser.add_argument("--min-steps", default="1")
     args = parser.parse_args()
     values = defaultdict(list)
     versions = {}
@@ -78,8 +79,9 @@ def main():
         table.append("| " + " | ".join(row) + " |")
     text = "\n".join([
         f"Measured {os.path.basename(args.results)[len('side-by-side-'):][:10]} by `bench/side-by-side.sh {args.rounds} {args.seconds} {args.warmup} {args.threads}"
-        f"{'' if args.only == 'all' else ' ' + args.only}`: "
-        f"images/s, median of {args.rounds} rounds (range in brackets), each a fresh process timed for {args.seconds} s after "
+        f"{'' if args.only == 'all' and args.min_steps == '1' else ' ' + args.only}{'' if args.min_steps == '1' else ' ' + args.min_steps}`: "
+        f"images/s, median of {args.rounds} rounds (range in brackets), each a fresh process timed for {args.seconds} s"
+        f"{'' if args.min_steps == '1' else f' and at least {args.min_steps} steps'} after "
         f"{args.warmup} s of warm-up, {args.threads} threads, the frameworks alternating. Random inputs, no augmentation.",
         "",
         f"Machine: {machine()}.",
