@@ -10,17 +10,18 @@ namespace Lethe.Tests;
 public class FusedAdamTests
 {
     /// <summary>Lethe's layout: a convolution without bias before batch norm (a bias there has only rounding noise for a gradient, which Adam magnifies).</summary>
-    static Module<Tensor, Tensor> Network()
+    static Module<Tensor, Tensor> Network(bool batchNorm = true)
     {
         manual_seed(5);
-        return Sequential(
-            ("conv", Conv2d(1, 4, 3, padding: 1, bias: false)), ("bn", BatchNorm2d(4)), ("relu", ReLU()), ("flatten", Flatten()), ("fc", Linear(4 * 6 * 6, 3)));
+        return batchNorm
+            ? Sequential(("conv", Conv2d(1, 4, 3, padding: 1, bias: false)), ("bn", BatchNorm2d(4)), ("relu", ReLU()), ("flatten", Flatten()), ("fc", Linear(4 * 6 * 6, 3)))
+            : Sequential(("conv", Conv2d(1, 4, 3, padding: 1)), ("relu", ReLU()), ("flatten", Flatten()), ("fc", Linear(4 * 6 * 6, 3)));
     }
 
     /// <summary>Parameters after <paramref name="steps"/> Adam steps on a fixed regression, the learning rate changed halfway as the trainer's schedule does.</summary>
-    static Dictionary<string, Tensor> Train(Func<IEnumerable<Parameter>, OptimizerHelper> optimizer, int steps)
+    static Dictionary<string, Tensor> Train(Func<IEnumerable<Parameter>, OptimizerHelper> optimizer, int steps, bool batchNorm = true)
     {
-        var network = Network();
+        var network = Network(batchNorm);
         var adam = optimizer(network.parameters());
         manual_seed(6);
         var inputs = randn(8, 1, 6, 6);
@@ -52,6 +53,44 @@ public class FusedAdamTests
             Assert.True(value.allclose(actual[name], rtol: 0, atol: 1e-6), $"{name}: max difference {(value - actual[name]).abs().max().item<float>()}");
             Assert.False(value.allclose(initial[name], rtol: 0, atol: 1e-3), $"{name} did not train");
         }
+    }
+
+    /// <summary>
+    /// TorchSharp's TorchScript call turns a double argument into a native scalar and keeps only its handle, so a collection
+    /// between that and the call freed the scalar the kernel then read (a wrong learning rate, or "Expected false to be true").
+    /// A thread that collects without pause makes that window likely; the steps must still be those of a quiet run. (The
+    /// network has no batch norm: TorchSharp's BatchNorm counts batches with scalars of its own, which such a thread can
+    /// free too, a race that needs a second thread that allocates, as Lethe's commands have none.)
+    /// </summary>
+    [Fact]
+    public void FusedStepsHoldTheirScalarsWhileTheCollectorRuns()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        const int steps = 4000;
+        var expected = Train(p => new FusedAdam.Adam(p, 0.01, 0.05), steps, batchNorm: false);
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        })
+        { IsBackground = true };
+        collector.Start();
+        Dictionary<string, Tensor> actual;
+        try
+        {
+            actual = Train(p => new FusedAdam.Adam(p, 0.01, 0.05), steps, batchNorm: false);
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+        foreach (var (name, value) in expected) Assert.True(value.allclose(actual[name], rtol: 0, atol: 0), $"{name}: max difference {(value - actual[name]).abs().max().item<float>()}");
     }
 
     [Fact]

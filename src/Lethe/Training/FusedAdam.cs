@@ -67,12 +67,20 @@ public static class FusedAdam
                     if (!steps.TryGetValue(parameters[i].Handle, out var count))
                         steps[parameters[i].Handle] = count = tensor(0f, device: parameters[i].device).DetachFromDisposeScope();
                     // The kernel reads the step count from a tensor; TorchSharp's state (and checkpoints) keep it as a number.
-                    counts[i] = count.fill_(states[i].step);
+                    using var step = states[i].step.ToScalar();
+                    counts[i] = count.fill_(step);
                 }
+                // Scalars made here and disposed after the call. Given doubles, TorchSharp makes the scalars itself and keeps
+                // only their handles, so a collection before the call could free one that the call then read.
+                using var lr = options.LearningRate!.Value.ToScalar();
+                using var beta1 = options.beta1!.Value.ToScalar();
+                using var beta2 = options.beta2!.Value.ToScalar();
+                using var weightDecay = options.weight_decay!.Value.ToScalar();
+                using var eps = options.eps!.Value.ToScalar();
                 object[] arguments =
                 [
                     .. parameters, .. grads, .. states.Select(s => s.exp_avg), .. states.Select(s => s.exp_avg_sq), .. counts,
-                    options.LearningRate!.Value, options.beta1!.Value, options.beta2!.Value, options.weight_decay!.Value, options.eps!.Value,
+                    lr, beta1, beta2, weightDecay, eps,
                 ];
                 unit.invoke("step", arguments);
             }
