@@ -9,7 +9,10 @@ namespace Lethe.Tests;
 
 public class FusedAdamTests
 {
-    /// <summary>Lethe's layout: a convolution without bias before batch norm (a bias there has only rounding noise for a gradient, which Adam magnifies).</summary>
+    /// <summary>
+    /// Lethe's layout: a convolution without bias before batch norm (a bias there has only rounding noise for a gradient, which
+    /// Adam magnifies); without batch norm, the convolution keeps its bias.
+    /// </summary>
     static Module<Tensor, Tensor> Network(bool batchNorm = true)
     {
         manual_seed(5);
@@ -60,7 +63,7 @@ public class FusedAdamTests
     /// between that and the call freed the scalar the kernel then read (a wrong learning rate, or "Expected false to be true").
     /// A thread that collects without pause makes that window likely; the steps must still be those of a quiet run. (The
     /// network has no batch norm: TorchSharp's BatchNorm counts batches with scalars of its own, which such a thread can
-    /// free too, a race that needs a second thread that allocates, as Lethe's commands have none.)
+    /// free too, a race of TorchSharp's own that needs a second thread that allocates: docs/native-scalars.md.)
     /// </summary>
     [Fact]
     public void FusedStepsHoldTheirScalarsWhileTheCollectorRuns()
